@@ -1,0 +1,2 @@
+#include "q8.h"
+int main (void) { return 0; }

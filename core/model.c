@@ -1,0 +1,2 @@
+/* STUB */
+#include "q8_internal.h"

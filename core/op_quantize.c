@@ -1,0 +1,4 @@
+/* STUB */
+#include "q8_internal.h"
+const q8__op_class q8__op_quantize = { .name = "quantize" };
+const q8__op_class q8__op_dequantize = { .name = "dequantize" };

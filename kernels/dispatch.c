@@ -1,0 +1,141 @@
+/* dispatch.c - the only file that knows the CPU.
+ *
+ * It detects the CPU's features once, and maps each ISA path to a table of
+ * kernels.  The active path is the best one the build and the CPU support,
+ * limited by q8_set_isa_limit () or the environment variable Q8_ISA (an ISA
+ * name such as "scalar" or "avx2"), so tests and benchmarks can walk every
+ * path.  Later ISAs add a table here and nowhere else.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "q8_kernels.h"
+
+static const q8_conv_ukernel conv_scalar = {
+  .name = "q8_s8_conv2d_requant__scalar",
+  .isa = Q8_ISA_SCALAR,
+  .accepts = NULL,
+  .packed_size = q8_s8_conv2d_packed_size__scalar,
+  .pack = q8_s8_conv2d_pack__scalar,
+  .run = q8_s8_conv2d_requant__scalar,
+};
+
+static const q8_conv_ukernel *const conv_list_scalar[] = { &conv_scalar };
+
+static const q8_kernel_table table_scalar = {
+  .isa = Q8_ISA_SCALAR,
+  .conv = conv_list_scalar,
+  .n_conv = sizeof conv_list_scalar / sizeof conv_list_scalar[0],
+  .lut = q8_s8_lut__scalar,
+  .lut_channels = q8_s8_lut_channels__scalar,
+  .add = q8_s8_add_requant__scalar,
+  .rescale = q8_rescale__scalar,
+  .depth_to_space = q8_s8_depth_to_space__scalar,
+  .maxpool = q8_s8_maxpool__scalar,
+  .avgpool = q8_s8_avgpool__scalar,
+  .resize = q8_s8_resize__scalar,
+};
+
+static const char *const isa_names[Q8_ISA_COUNT] = {
+  [Q8_ISA_SCALAR] = "scalar",
+  [Q8_ISA_NEON] = "neon",
+  [Q8_ISA_NEONDOT] = "neondot",
+  [Q8_ISA_NEONI8MM] = "neoni8mm",
+  [Q8_ISA_AVX2] = "avx2",
+  [Q8_ISA_AVX512VNNI] = "avx512vnni",
+};
+
+/* Tables by ISA; NULL where this build has no kernels for it. */
+static const q8_kernel_table *const tables[Q8_ISA_COUNT] = {
+  [Q8_ISA_SCALAR] = &table_scalar,
+};
+
+/* The CPU's support, detected once. */
+static int cpu_has[Q8_ISA_COUNT];
+static q8_isa isa_limit = Q8_ISA_COUNT;
+static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
+
+static void
+detect (void)
+{
+  cpu_has[Q8_ISA_SCALAR] = 1;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init ();
+  cpu_has[Q8_ISA_AVX2] = __builtin_cpu_supports ("avx2")
+                         && __builtin_cpu_supports ("fma");
+  cpu_has[Q8_ISA_AVX512VNNI] = __builtin_cpu_supports ("avx512bw")
+                               && __builtin_cpu_supports ("avx512vl")
+                               && __builtin_cpu_supports ("avx512vnni");
+#endif
+  /* ARM detection (getauxval) arrives with the NEON kernels. */
+
+  const char *env = getenv ("Q8_ISA");
+  if (env != NULL) {
+    for (int i = 0; i < Q8_ISA_COUNT; i++)
+      if (strcmp (env, isa_names[i]) == 0)
+        isa_limit = (q8_isa) i;
+  }
+}
+
+const char *
+q8_isa_name (q8_isa isa)
+{
+  return (unsigned) isa < Q8_ISA_COUNT ? isa_names[isa] : "unknown";
+}
+
+int
+q8_isa_supported (q8_isa isa)
+{
+  pthread_once (&detect_once, detect);
+  return (unsigned) isa < Q8_ISA_COUNT && cpu_has[isa] && tables[isa] != NULL;
+}
+
+/* The best supported ISA not above the limit.  The enum orders each
+ * architecture's paths from weakest to strongest, and an x86 CPU never
+ * supports an ARM path (nor the reverse), so "best" is the highest. */
+q8_isa
+q8_isa_active (void)
+{
+  pthread_once (&detect_once, detect);
+  q8_isa best = Q8_ISA_SCALAR;
+  for (int i = 0; i < Q8_ISA_COUNT; i++)
+    if (q8_isa_supported ((q8_isa) i) && (isa_limit == Q8_ISA_COUNT || i <= (int) isa_limit))
+      best = (q8_isa) i;
+  return best;
+}
+
+q8_status
+q8_set_isa_limit (q8_isa isa)
+{
+  pthread_once (&detect_once, detect);
+  if (isa == Q8_ISA_COUNT) {
+    isa_limit = Q8_ISA_COUNT;
+    return Q8_OK;
+  }
+  if (!q8_isa_supported (isa))
+    return Q8_EUNSUPPORTED;
+  isa_limit = isa;
+  return Q8_OK;
+}
+
+const q8_kernel_table *
+q8__kernels (void)
+{
+  return tables[q8_isa_active ()];
+}
+
+const q8_kernel_table *
+q8__kernels_for (q8_isa isa)
+{
+  return q8_isa_supported (isa) ? tables[isa] : NULL;
+}
+
+const q8_conv_ukernel *
+q8__conv_select (const q8_kernel_table *t, const q8_conv_params *p)
+{
+  for (size_t i = 0; i < t->n_conv; i++)
+    if (t->conv[i]->accepts == NULL || t->conv[i]->accepts (p))
+      return t->conv[i];
+  return NULL; /* unreachable: the last entry accepts everything */
+}

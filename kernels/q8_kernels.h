@@ -1,0 +1,217 @@
+/* q8_kernels.h - microkernel interfaces and the CPU dispatch table.
+ *
+ * Microkernels are pure pointer-and-stride functions: they never allocate,
+ * print or look at the CPU.  Each op kind has one signature; every ISA
+ * variant of it has a __scalar twin with the same signature that is the
+ * reference (core/ARITHMETIC.md defines what all of them compute).  Ops in
+ * core/ validate and precompute parameters, then call kernels through the
+ * table that kernels/dispatch.c fills once for the selected ISA.
+ *
+ * Tensors are NHWC (N = 1).  Kernels that work on rows take [y0, y1), a
+ * range of output rows, so that a thread pool can split a layer by rows.
+ */
+#ifndef Q8_KERNELS_H
+#define Q8_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "q8.h"
+
+/* Buffers that kernels read carry this much readable tail padding, so
+ * SIMD kernels may load a full vector at the end of a row.  Kernels never
+ * write past the end. */
+#define Q8_EXTRA_BYTES 64
+
+/* ------------------------------------------------------------------ */
+/* Requantization helpers (ARITHMETIC.md, rules R and S)               */
+/* ------------------------------------------------------------------ */
+
+/* Rule R: floor((acc * M + 2^(r-1)) / 2^r) + zp, clamped to [qmin, qmax]. */
+static inline int32_t
+q8_requant_r (int32_t acc, int32_t mult, int32_t shift, int32_t zp,
+              int32_t qmin, int32_t qmax)
+{
+  int64_t p = (int64_t) acc * mult + ((int64_t) 1 << (shift - 1));
+  int64_t t = (p >> shift) + zp; /* arithmetic shift: floor */
+  return (int32_t) (t < qmin ? qmin : t > qmax ? qmax : t);
+}
+
+/* Rule S: floor((d * M + 2^(r-1)) / 2^r); d in [-255, 255], M < 2^21. */
+static inline int32_t
+q8_rescale_s (int32_t d, int32_t mult, int32_t shift)
+{
+  return (d * mult + (1 << (shift - 1))) >> shift;
+}
+
+/* ------------------------------------------------------------------ */
+/* Convolution                                                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  int32_t in_h, in_w, in_c;    /* input NHWC, rows in_w * in_c apart */
+  int32_t out_h, out_w, out_c; /* output NHWC */
+  int32_t kh, kw;
+  int32_t stride_h, stride_w;
+  int32_t dilation_h, dilation_w;
+  int32_t pad_top, pad_left;   /* bottom/right padding is implied by out_h */
+  int32_t groups;
+  int32_t in_zp, out_zp;
+  int32_t act_min, act_max;
+  const int32_t *mult;         /* [out_c] rule R multipliers */
+  const int32_t *shift;        /* [out_c] rule R shifts */
+  const int8_t *lut;           /* NULL, or a fused 256-entry table */
+} q8_conv_params;
+
+/* Packs OHWI weights w (out_c x kh x kw x in_c/groups) and int32 bias
+ * (NULL = zeros) into the kernel's layout at packed (packed_size bytes,
+ * 64-byte aligned).  Runs at load time. */
+typedef size_t (*q8_conv_packed_size_fn) (const q8_conv_params *p);
+typedef void (*q8_conv_pack_fn) (const q8_conv_params *p, const int8_t *w,
+                                 const int32_t *bias, void *packed);
+/* Computes output rows [y0, y1). */
+typedef void (*q8_conv_run_fn) (const q8_conv_params *p, const void *packed,
+                                 const int8_t *in, int8_t *out, int32_t y0,
+                                 int32_t y1);
+
+typedef struct {
+  const char *name;            /* "q8_s8_conv2d_requant__scalar" */
+  q8_isa isa;
+  /* Non-zero if this kernel handles the shape; NULL accepts everything. */
+  int (*accepts) (const q8_conv_params *p);
+  q8_conv_packed_size_fn packed_size;
+  q8_conv_pack_fn pack;
+  q8_conv_run_fn run;
+} q8_conv_ukernel;
+
+/* Scalar packed layout: int32 bias[out_c], then int8 w[out_c][kh][kw][icg]. */
+size_t q8_s8_conv2d_packed_size__scalar (const q8_conv_params *p);
+void q8_s8_conv2d_pack__scalar (const q8_conv_params *p, const int8_t *w,
+                                const int32_t *bias, void *packed);
+void q8_s8_conv2d_requant__scalar (const q8_conv_params *p,
+                                   const void *packed, const int8_t *in,
+                                   int8_t *out, int32_t y0, int32_t y1);
+
+/* ------------------------------------------------------------------ */
+/* Element-wise                                                        */
+/* ------------------------------------------------------------------ */
+
+/* y[i] = table[x[i] + 128], i < n.  x and y may alias. */
+typedef void (*q8_lut_fn) (size_t n, const int8_t *x, int8_t *y,
+                           const int8_t *table);
+void q8_s8_lut__scalar (size_t n, const int8_t *x, int8_t *y,
+                        const int8_t *table);
+
+/* Per-channel tables: y[p*c + k] = tables[k * 256 + x[p*c + k] + 128]. */
+typedef void (*q8_lut_channels_fn) (size_t pixels, size_t c, const int8_t *x,
+                                    int8_t *y, const int8_t *tables);
+void q8_s8_lut_channels__scalar (size_t pixels, size_t c, const int8_t *x,
+                                 int8_t *y, const int8_t *tables);
+
+typedef struct {
+  int32_t a_zp, b_zp, y_zp;
+  int32_t a_mult, b_mult, shift; /* rule S, shared shift */
+  int32_t act_min, act_max;
+} q8_add_params;
+
+typedef void (*q8_add_fn) (size_t n, const int8_t *a, const int8_t *b,
+                           int8_t *y, const q8_add_params *p);
+void q8_s8_add_requant__scalar (size_t n, const int8_t *a, const int8_t *b,
+                                int8_t *y, const q8_add_params *p);
+
+/* Rule S rescale of a strided block: pixels x c values, input pixels
+ * x_stride elements apart, output pixels y_stride apart (concat writes its
+ * inputs' channels into a wider output this way).  Input and output are
+ * U8 or S8 per the flags; out is clamped to the output type's range. */
+typedef struct {
+  int32_t x_zp, y_zp;
+  int32_t mult, shift;           /* rule S */
+  int x_u8, y_u8;                /* non-zero: that side is uint8 */
+} q8_rescale_params;
+
+typedef void (*q8_rescale_fn) (size_t pixels, size_t c, const void *x,
+                               size_t x_stride, void *y, size_t y_stride,
+                               const q8_rescale_params *p);
+void q8_rescale__scalar (size_t pixels, size_t c, const void *x,
+                         size_t x_stride, void *y, size_t y_stride,
+                         const q8_rescale_params *p);
+
+/* ------------------------------------------------------------------ */
+/* Data movement and pooling (rows [y0, y1) of the output)             */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  int32_t in_h, in_w, in_c;      /* in_c = out_c * block * block */
+  int32_t block;
+  int32_t mode;                  /* q8_d2s_mode */
+} q8_d2s_params;
+
+typedef void (*q8_d2s_fn) (const q8_d2s_params *p, const int8_t *in,
+                           int8_t *out, int32_t y0, int32_t y1);
+void q8_s8_depth_to_space__scalar (const q8_d2s_params *p, const int8_t *in,
+                                   int8_t *out, int32_t y0, int32_t y1);
+
+typedef struct {
+  int32_t in_h, in_w, c;
+  int32_t out_h, out_w;
+  int32_t kh, kw, stride_h, stride_w, pad_top, pad_left;
+  int32_t count_include_pad;     /* avgpool */
+  int32_t in_zp, out_zp;         /* avgpool */
+  /* avgpool: rule R parameters for every divisor n in [1, kh * kw]:
+   * mult[n - 1], shift[n - 1]. */
+  const int32_t *mult, *shift;
+} q8_pool_params;
+
+typedef void (*q8_pool_fn) (const q8_pool_params *p, const int8_t *in,
+                            int8_t *out, int32_t y0, int32_t y1);
+void q8_s8_maxpool__scalar (const q8_pool_params *p, const int8_t *in,
+                            int8_t *out, int32_t y0, int32_t y1);
+void q8_s8_avgpool__scalar (const q8_pool_params *p, const int8_t *in,
+                            int8_t *out, int32_t y0, int32_t y1);
+
+typedef struct {
+  int32_t in_h, in_w, c;
+  int32_t fh, fw;                /* integer factors; out = in * f */
+  int32_t mode, coord;           /* q8_resize_mode, q8_resize_coord */
+  int32_t in_zp, out_zp;         /* bilinear */
+  int32_t mult, shift;           /* bilinear: rule R for 1 / (Dh * Dw) */
+} q8_resize_params;
+
+typedef void (*q8_resize_fn) (const q8_resize_params *p, const int8_t *in,
+                              int8_t *out, int32_t y0, int32_t y1);
+void q8_s8_resize__scalar (const q8_resize_params *p, const int8_t *in,
+                           int8_t *out, int32_t y0, int32_t y1);
+
+/* ------------------------------------------------------------------ */
+/* Dispatch (kernels/dispatch.c is the only file that knows the CPU)   */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  q8_isa isa;
+  /* Convolution kernels, best first; the last entry is the scalar
+   * reference, which accepts every shape. */
+  const q8_conv_ukernel *const *conv;
+  size_t n_conv;
+  q8_lut_fn lut;
+  q8_lut_channels_fn lut_channels;
+  q8_add_fn add;
+  q8_rescale_fn rescale;
+  q8_d2s_fn depth_to_space;
+  q8_pool_fn maxpool;
+  q8_pool_fn avgpool;
+  q8_resize_fn resize;
+} q8_kernel_table;
+
+/* The table for the active ISA (the best supported, limited by
+ * q8_set_isa_limit () or $Q8_ISA). */
+const q8_kernel_table *q8__kernels (void);
+
+/* The table for a given ISA, or NULL if this build or CPU lacks it; tests
+ * and benchmarks use it to walk every path. */
+const q8_kernel_table *q8__kernels_for (q8_isa isa);
+
+/* First convolution kernel of table t that accepts p. */
+const q8_conv_ukernel *q8__conv_select (const q8_kernel_table *t,
+                                        const q8_conv_params *p);
+
+#endif /* Q8_KERNELS_H */
