@@ -240,6 +240,9 @@ q8_status q8_run (q8_plan *plan);
 /* Multiply-accumulates per run at the current size (convolutions only). */
 uint64_t q8_plan_macs (const q8_plan *plan);
 
+/* Bytes of the activation arena at the current size. */
+size_t q8_plan_arena_size (const q8_plan *plan);
+
 /* Per-op profiling: when enabled, q8_run () records each op's wall time
  * (monotonic clock) and q8_plan_op_ns () returns the sum since enabling. */
 void q8_plan_set_profiling (q8_plan *plan, int enable);

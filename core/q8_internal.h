@@ -98,6 +98,10 @@ typedef struct {
    * buffers. */
   void (*run) (const q8__op *op, const q8__plan_op *pop, const void *const *ins,
                void *const *outs, int32_t y0, int32_t y1);
+  /* UNARY only (else NULL): the op's single 256-entry table, or NULL if it
+   * has per-channel tables.  The planner fuses such a table into a
+   * preceding convolution. */
+  const int8_t *(*fusable_lut) (const q8__op *op);
   /* Describes the op for q8 info; may be NULL. */
   void (*describe) (const q8_model *m, const q8__op *op, char *buf,
                     size_t size);
@@ -179,6 +183,10 @@ struct q8__plan_op {
    * (conv2d only): the table to apply, and the fused op is skipped. */
   const int8_t *fused_lut;
   bool skip;
+  /* Buffers of the op's inputs and outputs in the arena (NULL for absent
+   * optional inputs; constants are read from the model by the op). */
+  const void *ins[Q8_MAX_OP_INPUTS];
+  void *outs[Q8_MAX_OP_OUTPUTS];
 };
 
 typedef struct {
@@ -197,9 +205,25 @@ struct q8_plan {
   uint8_t *arena;
   size_t arena_size;
   bool profiling;
-  /* Scratch pointer arrays for run, sized at create (no run-time malloc). */
-  const void **ins;
-  void **outs;
+  struct q8__pool *pool;      /* NULL when threads == 1 */
+  /* Boundary conversions (rule S) between pixels (scale 1/255, zp 0) and
+   * S8 graph inputs/outputs. */
+  q8_rescale_params *in_px, *out_px;
 };
+
+/* ---- thread pool (core/threadpool.c) ------------------------------------ */
+
+typedef struct q8__pool q8__pool;
+typedef void (*q8__task_fn) (void *ctx, int32_t y0, int32_t y1);
+
+/* A pool of n_threads - 1 workers plus the calling thread; NULL on
+ * failure.  Threads are created here, once, never per run. */
+q8__pool *q8__pool_create (int n_threads);
+void q8__pool_free (q8__pool *pool);
+int q8__pool_threads (const q8__pool *pool);
+/* Runs fn over [0, rows) in chunks of chunk rows on all threads and returns
+ * when every chunk is done.  Allocates nothing. */
+void q8__pool_run (q8__pool *pool, q8__task_fn fn, void *ctx, int32_t rows,
+                   int32_t chunk);
 
 #endif /* Q8_INTERNAL_H */
