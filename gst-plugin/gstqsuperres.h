@@ -1,0 +1,71 @@
+/* gstqsuperres.h - qsuperres: video super-resolution with a q8 network. */
+#ifndef __GST_QSUPERRES_H__
+#define __GST_QSUPERRES_H__
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <gst/video/gstvideofilter.h>
+
+#include "q8.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_QSUPERRES (gst_qsuperres_get_type ())
+G_DECLARE_FINAL_TYPE (GstQSuperRes, gst_qsuperres, GST, QSUPERRES,
+    GstVideoFilter)
+
+/**
+ * GstQSuperResFallback:
+ * @GST_QSUPERRES_FALLBACK_CONVENTIONAL: upscale late frames bilinearly
+ * @GST_QSUPERRES_FALLBACK_DROP: drop late frames
+ * @GST_QSUPERRES_FALLBACK_WAIT: always run the network
+ *
+ * What qsuperres does with a frame that would miss its deadline.
+ */
+typedef enum
+{
+  GST_QSUPERRES_FALLBACK_CONVENTIONAL = 0,
+  GST_QSUPERRES_FALLBACK_DROP = 1,
+  GST_QSUPERRES_FALLBACK_WAIT = 2,
+} GstQSuperResFallback;
+
+#define GST_TYPE_QSUPERRES_FALLBACK (gst_qsuperres_fallback_get_type ())
+GType gst_qsuperres_fallback_get_type (void);
+
+typedef GstFlowReturn (*GstQSuperResProcessFunc) (GstQSuperRes *self,
+    const GstVideoFrame *in, GstVideoFrame *out);
+
+struct _GstQSuperRes
+{
+  GstVideoFilter videofilter;
+
+  /* Properties, under the object lock. */
+  guint scale;
+  gchar *model_path;
+  guint threads;
+  GstQSuperResFallback fallback;
+  guint64 fallback_frames;
+
+  /* The loaded model (start () to stop ()).  factor is also read by
+   *transform_caps () from other threads, so it changes under the object
+   *lock. */
+  q8_model *model;
+  gchar *model_desc;
+  guint factor;
+
+  /* Streaming state, (re)built by set_info (). */
+  q8_plan *plan;
+  GstQSuperResProcessFunc process;
+  gint in_width, in_height, out_width, out_height;
+  gint pad_offset;              /* the x byte of RGBx-like formats, or -1 */
+  guint8 *scratch;
+  gsize scratch_size;
+  guint8 *y_in, *cb_in, *cr_in; /* in_width x in_height planes */
+  guint8 *y_out, *cb_out, *cr_out;      /* out_width x out_height */
+};
+
+GST_ELEMENT_REGISTER_DECLARE (qsuperres);
+
+G_END_DECLS
+
+#endif /* __GST_QSUPERRES_H__ */
