@@ -22,7 +22,30 @@
  * reloading it.
  *
  * For GRAY8 input the output is bit for bit what `q8 run` or the libq8 API
- * produce for the same frame.
+ * produce for the same frame.  Changing `model` or `scale` while playing
+ * takes effect at the next frame (renegotiating if the factor changes); a
+ * model that fails to load then gives a warning and the old one stays.
+ *
+ * ## Deadlines
+ *
+ * qsuperres reports one frame interval of latency, or as many whole
+ * intervals as the measured network time needs.  In the default
+ * `fallback=conventional` mode a frame that would miss its deadline is
+ * upscaled bilinearly instead of by the network, so the stream keeps its
+ * frame rate: frames that QoS events from the sink show to be late, and on
+ * a live source the frames the measured network time does not leave time
+ * for.  `fallback-frames` counts them, and every second of stream time
+ * with at least one of them the element posts an element message named
+ * `qsuperres` with the fields
+ *
+ * - `fallback-frames` (guint64): total since the element started
+ * - `period-frames` (guint): frames since the previous message
+ * - `period-fallback-frames` (guint): of those, upscaled bilinearly
+ * - `network-ms` (gdouble): average time of one frame in the network
+ * - `running-time` (guint64): running time of the current frame
+ *
+ * `fallback=drop` drops late frames instead (GstBaseTransform QoS) and
+ * `fallback=wait` runs the network on every frame however late.
  *
  * ## Example launch lines
  * |[
@@ -180,12 +203,23 @@ gst_qsuperres_check_model (const q8_model *model, guint *factor, gchar *err,
   return TRUE;
 }
 
+/* An element error (at start) or warning (a model change while playing,
+ * where the old model stays in use). */
+#define LOAD_ERROR(self, fatal, domain, code, text, debug)          \
+  G_STMT_START {                                                    \
+    if (fatal)                                                      \
+      GST_ELEMENT_ERROR (self, domain, code, text, debug);          \
+    else                                                            \
+      GST_ELEMENT_WARNING (self, domain, code, text, debug);        \
+  } G_STMT_END
+
 /* Loads the model the properties name (path, or the built-in model of
- * scale) and checks it.  On failure posts an element error that names the
- * file and the problem, and returns NULL. */
+ * scale) and checks it.  On failure posts an element error (or, unless
+ * fatal, a warning) that names the file and the problem, and returns
+ * NULL. */
 static q8_model *
 gst_qsuperres_load_model (GstQSuperRes *self, const gchar *path, guint scale,
-    guint *factor, gchar **desc)
+    gboolean fatal, guint *factor, gchar **desc)
 {
   q8_model *model = NULL;
   char q8err[256] = "";
@@ -196,15 +230,15 @@ gst_qsuperres_load_model (GstQSuperRes *self, const gchar *path, guint scale,
     st = q8_model_load_file (path, &model, q8err, sizeof q8err);
     if (st != Q8_OK) {
       if (st == Q8_EIO && !g_file_test (path, G_FILE_TEST_EXISTS)) {
-        GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        LOAD_ERROR (self, fatal, RESOURCE, NOT_FOUND,
             ("Model file \"%s\" does not exist.", path),
             ("q8_model_load_file: %s", q8err));
       } else if (st == Q8_EIO) {
-        GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        LOAD_ERROR (self, fatal, RESOURCE, OPEN_READ,
             ("Could not read model file \"%s\".", path),
             ("q8_model_load_file: %s", q8err));
       } else {
-        GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+        LOAD_ERROR (self, fatal, STREAM, WRONG_TYPE,
             ("Model file \"%s\" is not a valid q8 model: %s.", path,
                 q8_status_str (st)), ("q8_model_load_file: %s", q8err));
       }
@@ -217,7 +251,7 @@ gst_qsuperres_load_model (GstQSuperRes *self, const gchar *path, guint scale,
 
     if (builtin == NULL) {
       gchar *list = gst_q8_builtin_model_list (SR_TASK);
-      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+      LOAD_ERROR (self, fatal, RESOURCE, NOT_FOUND,
           ("No built-in model for scale %u yet (built in: %s). Set the "
               "\"model\" property to a .q8 file.", scale, list), (NULL));
       g_free (list);
@@ -226,7 +260,7 @@ gst_qsuperres_load_model (GstQSuperRes *self, const gchar *path, guint scale,
     st = q8_model_load_buffer (builtin->data, builtin->size, &model, q8err,
         sizeof q8err);
     if (st != Q8_OK) {
-      GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+      LOAD_ERROR (self, fatal, LIBRARY, INIT,
           ("The built-in model \"%s\" does not load: %s.", builtin->name,
               q8_status_str (st)), ("q8_model_load_buffer: %s", q8err));
       return NULL;
@@ -235,7 +269,7 @@ gst_qsuperres_load_model (GstQSuperRes *self, const gchar *path, guint scale,
   }
 
   if (!gst_qsuperres_check_model (model, factor, why, sizeof why)) {
-    GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+    LOAD_ERROR (self, fatal, STREAM, WRONG_TYPE,
         ("Model \"%s\" cannot be used by qsuperres: %s.", *desc, why),
         (NULL));
     q8_model_free (model);
@@ -436,14 +470,23 @@ gst_qsuperres_fixate_caps (GstBaseTransform *trans,
 /* Processing                                                          */
 /* ------------------------------------------------------------------ */
 
-/* Runs the network on one luma plane whose samples are src_pstride bytes
- * apart, writing the upscaled plane with dst_pstride. */
+/* Upscales one luma plane whose samples are src_pstride bytes apart,
+ * writing samples dst_pstride apart: through the network, or (net FALSE)
+ * bilinearly. */
 static GstFlowReturn
-gst_qsuperres_run_luma (GstQSuperRes *self, const guint8 *src,
+gst_qsuperres_upscale_luma (GstQSuperRes *self, const guint8 *src,
     gint src_pstride, gint src_stride, guint8 *dst, gint dst_pstride,
-    gint dst_stride)
+    gint dst_stride, gboolean net)
 {
   q8_status st;
+
+  if (!net) {
+    gst_q8_upscale_bilinear_u8 (src, src_pstride, (size_t) src_stride,
+        self->in_width, self->in_height, dst, dst_pstride,
+        (size_t) dst_stride, self->out_width, self->out_height,
+        (int) self->factor);
+    return GST_FLOW_OK;
+  }
 
   if (src_pstride == 1) {
     st = q8_plan_set_input_u8 (self->plan, 0, src, (size_t) src_stride);
@@ -479,17 +522,16 @@ gst_qsuperres_run_luma (GstQSuperRes *self, const guint8 *src,
  * planes, one interleaved plane or packed in YUY2) chroma. */
 static GstFlowReturn
 gst_qsuperres_process_yuv (GstQSuperRes *self, const GstVideoFrame *in,
-    GstVideoFrame *out)
+    GstVideoFrame *out, gboolean net)
 {
-  const guint f = self->factor;
   GstFlowReturn ret;
 
-  ret = gst_qsuperres_run_luma (self, GST_VIDEO_FRAME_COMP_DATA (in, 0),
+  ret = gst_qsuperres_upscale_luma (self, GST_VIDEO_FRAME_COMP_DATA (in, 0),
       GST_VIDEO_FRAME_COMP_PSTRIDE (in, 0),
       GST_VIDEO_FRAME_COMP_STRIDE (in, 0),
       GST_VIDEO_FRAME_COMP_DATA (out, 0),
       GST_VIDEO_FRAME_COMP_PSTRIDE (out, 0),
-      GST_VIDEO_FRAME_COMP_STRIDE (out, 0));
+      GST_VIDEO_FRAME_COMP_STRIDE (out, 0), net);
   if (ret != GST_FLOW_OK)
     return ret;
 
@@ -503,7 +545,7 @@ gst_qsuperres_process_yuv (GstQSuperRes *self, const GstVideoFrame *in,
         GST_VIDEO_FRAME_COMP_PSTRIDE (out, c),
         GST_VIDEO_FRAME_COMP_STRIDE (out, c),
         GST_VIDEO_FRAME_COMP_WIDTH (out, c),
-        GST_VIDEO_FRAME_COMP_HEIGHT (out, c), (int) f);
+        GST_VIDEO_FRAME_COMP_HEIGHT (out, c), (int) self->factor);
   }
   return GST_FLOW_OK;
 }
@@ -512,9 +554,9 @@ gst_qsuperres_process_yuv (GstQSuperRes *self, const GstVideoFrame *in,
  * network, Cb, Cr and alpha bilinearly, back to RGB. */
 static GstFlowReturn
 gst_qsuperres_process_rgb (GstQSuperRes *self, const GstVideoFrame *in,
-    GstVideoFrame *out)
+    GstVideoFrame *out, gboolean net)
 {
-  const guint f = self->factor;
+  const int f = (int) self->factor;
   const gint iw = self->in_width, ih = self->in_height;
   const gint ow = self->out_width, oh = self->out_height;
   const gint ips = GST_VIDEO_FRAME_COMP_PSTRIDE (in, GST_VIDEO_COMP_R);
@@ -536,13 +578,14 @@ gst_qsuperres_process_rgb (GstQSuperRes *self, const GstVideoFrame *in,
         self->cb_in + p, self->cr_in + p, iw);
   }
 
-  ret = gst_qsuperres_run_luma (self, self->y_in, 1, iw, self->y_out, 1, ow);
+  ret = gst_qsuperres_upscale_luma (self, self->y_in, 1, iw, self->y_out, 1,
+      ow, net);
   if (ret != GST_FLOW_OK)
     return ret;
   gst_q8_upscale_bilinear_u8 (self->cb_in, 1, (size_t) iw, iw, ih,
-      self->cb_out, 1, (size_t) ow, ow, oh, (int) f);
+      self->cb_out, 1, (size_t) ow, ow, oh, f);
   gst_q8_upscale_bilinear_u8 (self->cr_in, 1, (size_t) iw, iw, ih,
-      self->cr_out, 1, (size_t) ow, ow, oh, (int) f);
+      self->cr_out, 1, (size_t) ow, ow, oh, f);
 
   for (gint y = 0; y < oh; y++) {
     const gsize o = (gsize) y * ostride;
@@ -555,7 +598,7 @@ gst_qsuperres_process_rgb (GstQSuperRes *self, const GstVideoFrame *in,
     gst_q8_upscale_bilinear_u8 (GST_VIDEO_FRAME_COMP_DATA (in,
             GST_VIDEO_COMP_A), ips, (size_t) istride, iw, ih,
         GST_VIDEO_FRAME_COMP_DATA (out, GST_VIDEO_COMP_A), ops,
-        (size_t) ostride, ow, oh, (int) f);
+        (size_t) ostride, ow, oh, f);
   } else if (self->pad_offset >= 0) {
     /* The unused byte of RGBx and friends: opaque, like videoconvert. */
     guint8 *row = GST_VIDEO_FRAME_PLANE_DATA (out, 0);
@@ -670,6 +713,23 @@ gst_qsuperres_set_info (GstVideoFilter *filter, GstCaps *incaps,
     self->process = gst_qsuperres_process_yuv;
   }
 
+  {
+    GstClockTime d = GST_CLOCK_TIME_NONE;
+    gboolean changed;
+
+    if (GST_VIDEO_INFO_FPS_N (in_info) > 0 && GST_VIDEO_INFO_FPS_D (in_info) > 0)
+      d = gst_util_uint64_scale (GST_SECOND, GST_VIDEO_INFO_FPS_D (in_info),
+          GST_VIDEO_INFO_FPS_N (in_info));
+    GST_OBJECT_LOCK (self);
+    changed = d != self->frame_duration;
+    self->frame_duration = d;
+    GST_OBJECT_UNLOCK (self);
+    self->budget_ns = GST_CLOCK_TIME_IS_VALID (d) ? (gint64) d : 0;
+    if (changed)
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_latency (GST_OBJECT (self)));
+  }
+
   GST_INFO_OBJECT (self, "%s %dx%d -> %dx%d with %s, %d threads, %"
       G_GUINT64_FORMAT " MAC per frame", gst_video_format_to_string (format),
       iw, ih, ow, oh, self->model_desc, q8_plan_threads (self->plan),
@@ -677,15 +737,295 @@ gst_qsuperres_set_info (GstVideoFilter *filter, GstCaps *incaps,
   return TRUE;
 }
 
+/* ------------------------------------------------------------------ */
+/* Deadlines                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Whether this frame may go through the network.  In the conventional
+ * fallback mode a frame is upscaled bilinearly instead when
+ *
+ *  - a QoS event says downstream is already past its running time (the
+ *    frames GstBaseTransform would drop), or
+ *  - the source is live and the time credit of the stream (one frame
+ *    interval per frame, at most two banked) does not cover the average
+ *    network time: then the network runs on the fraction of frames the
+ *    CPU can afford and the stream keeps its frame rate.
+ *
+ * The drop mode leaves late frames to GstBaseTransform's QoS, which drops
+ * them; the wait mode runs the network on every frame. */
+static gboolean
+gst_qsuperres_use_network (GstQSuperRes *self, GstBuffer *buf)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstQSuperResFallback mode;
+  GstClockTime earliest, running_time;
+  gboolean live;
+
+  GST_OBJECT_LOCK (self);
+  mode = self->fallback;
+  earliest = self->earliest_time;
+  live = self->live;
+  GST_OBJECT_UNLOCK (self);
+
+  if (mode != GST_QSUPERRES_FALLBACK_CONVENTIONAL)
+    return TRUE;
+
+  if (GST_CLOCK_TIME_IS_VALID (earliest)
+      && trans->segment.format == GST_FORMAT_TIME) {
+    running_time = gst_segment_to_running_time (&trans->segment,
+        GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
+    if (GST_CLOCK_TIME_IS_VALID (running_time) && running_time <= earliest) {
+      GST_LOG_OBJECT (self, "late by QoS: %" GST_TIME_FORMAT " <= %"
+          GST_TIME_FORMAT, GST_TIME_ARGS (running_time),
+          GST_TIME_ARGS (earliest));
+      return FALSE;
+    }
+  }
+
+  if (live && GST_CLOCK_TIME_IS_VALID (self->frame_duration)
+      && self->net_ns > 0 && self->budget_ns < self->net_ns) {
+    GST_LOG_OBJECT (self, "over budget: %" G_GINT64_FORMAT " ns left, "
+        "network takes %" G_GINT64_FORMAT, self->budget_ns, self->net_ns);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Books one frame: timing, budget, counters, and every second of stream
+ * time with fallbacks in it, a "qsuperres" element message (posted outside
+ * the object lock). */
+static void
+gst_qsuperres_account (GstQSuperRes *self, GstBuffer *buf, gboolean net,
+    gint64 ns)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstClockTime rt = GST_CLOCK_TIME_NONE;
+  GstMessage *msg = NULL;
+  guint64 total;
+
+  gboolean post_latency = FALSE;
+
+  if (net)
+    self->net_ns = self->net_ns == 0 ? ns : (7 * self->net_ns + ns) / 8;
+  if (GST_CLOCK_TIME_IS_VALID (self->frame_duration)) {
+    const gint64 d = (gint64) self->frame_duration;
+    /* A credit of one interval per frame, banked up to what one network
+     * frame needs. */
+    self->budget_ns = MIN (self->budget_ns + d, MAX (2 * d, self->net_ns + d))
+        - ns;
+    /* A network slower than the frame interval needs more latency than the
+     * one interval reported so far: report whole intervals covering the
+     * average network time with a quarter of headroom (only ever
+     * growing, so the pipeline latency does not flap). */
+    if (net) {
+      gint64 need = (self->net_ns + self->net_ns / 4 + d - 1) / d * d;
+      GST_OBJECT_LOCK (self);
+      if (need > d && (GstClockTime) need > self->latency) {
+        self->latency = (GstClockTime) need;
+        post_latency = TRUE;
+      }
+      GST_OBJECT_UNLOCK (self);
+    }
+  }
+  if (post_latency) {
+    GST_INFO_OBJECT (self, "network takes %" G_GINT64_FORMAT " ns per frame, "
+        "latency now %" GST_TIME_FORMAT, self->net_ns,
+        GST_TIME_ARGS (self->latency));
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_latency (GST_OBJECT (self)));
+  }
+  self->frames++;
+  self->period_frames++;
+  if (!net)
+    self->period_fallbacks++;
+
+  GST_OBJECT_LOCK (self);
+  if (!net)
+    self->fallback_frames++;
+  total = self->fallback_frames;
+  GST_OBJECT_UNLOCK (self);
+
+  if (trans->segment.format == GST_FORMAT_TIME)
+    rt = gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME,
+        GST_BUFFER_PTS (buf));
+  if (!GST_CLOCK_TIME_IS_VALID (self->last_report)
+      || !GST_CLOCK_TIME_IS_VALID (rt) || rt < self->last_report) {
+    self->last_report = rt;
+  } else if (rt - self->last_report >= GST_SECOND) {
+    if (self->period_fallbacks > 0)
+      msg = gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("qsuperres",
+              "fallback-frames", G_TYPE_UINT64, total,
+              "period-frames", G_TYPE_UINT, self->period_frames,
+              "period-fallback-frames", G_TYPE_UINT, self->period_fallbacks,
+              "network-ms", G_TYPE_DOUBLE, self->net_ns / 1e6,
+              "running-time", G_TYPE_UINT64, rt, NULL));
+    self->last_report = rt;
+    self->period_frames = 0;
+    self->period_fallbacks = 0;
+  }
+  if (msg != NULL)
+    gst_element_post_message (GST_ELEMENT (self), msg);
+}
+
 static GstFlowReturn
 gst_qsuperres_transform_frame (GstVideoFilter *filter, GstVideoFrame *in,
     GstVideoFrame *out)
 {
   GstQSuperRes *self = GST_QSUPERRES (filter);
+  gboolean net;
+  gint64 t0;
+  GstFlowReturn ret;
 
   if (G_UNLIKELY (self->process == NULL))
     return GST_FLOW_NOT_NEGOTIATED;
-  return self->process (self, in, out);
+  net = gst_qsuperres_use_network (self, in->buffer);
+  t0 = g_get_monotonic_time ();
+  ret = self->process (self, in, out, net);
+  gst_qsuperres_account (self, in->buffer, net,
+      (g_get_monotonic_time () - t0) * 1000);
+  return ret;
+}
+
+/* QoS events: remember the earliest running time downstream still wants,
+ * as GstBaseTransform does, for the conventional fallback. */
+static gboolean
+gst_qsuperres_src_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstQSuperRes *self = GST_QSUPERRES (trans);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_QOS) {
+    GstQOSType type;
+    gdouble proportion;
+    GstClockTimeDiff diff;
+    GstClockTime timestamp;
+
+    gst_event_parse_qos (event, &type, &proportion, &diff, &timestamp);
+    GST_OBJECT_LOCK (self);
+    if (!GST_CLOCK_TIME_IS_VALID (timestamp))
+      self->earliest_time = GST_CLOCK_TIME_NONE;
+    else if (diff < 0 && timestamp < (GstClockTime) - diff)
+      self->earliest_time = 0;
+    else
+      self->earliest_time = timestamp + diff;
+    GST_OBJECT_UNLOCK (self);
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->src_event (trans, event);
+}
+
+static gboolean
+gst_qsuperres_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstQSuperRes *self = GST_QSUPERRES (trans);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
+    GST_OBJECT_LOCK (self);
+    self->earliest_time = GST_CLOCK_TIME_NONE;
+    GST_OBJECT_UNLOCK (self);
+    self->last_report = GST_CLOCK_TIME_NONE;
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+}
+
+/* Latency: qsuperres adds one frame interval, or as many whole intervals
+ * as the measured network time needs (then it posts a latency message).
+ * The answer also tells whether the source is live. */
+static gboolean
+gst_qsuperres_query (GstBaseTransform *trans, GstPadDirection direction,
+    GstQuery *query)
+{
+  GstQSuperRes *self = GST_QSUPERRES (trans);
+  gboolean ret;
+
+  ret = GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction,
+      query);
+  if (ret && direction == GST_PAD_SRC
+      && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    gboolean live;
+    GstClockTime min, max, ours;
+
+    gst_query_parse_latency (query, &live, &min, &max);
+    GST_OBJECT_LOCK (self);
+    self->live = live;
+    ours = GST_CLOCK_TIME_IS_VALID (self->frame_duration)
+        ? MAX (self->frame_duration, self->latency) : 0;
+    GST_OBJECT_UNLOCK (self);
+    min += ours;
+    if (GST_CLOCK_TIME_IS_VALID (max))
+      max += ours;
+    GST_DEBUG_OBJECT (self, "latency: live %d, min %" GST_TIME_FORMAT
+        " (ours %" GST_TIME_FORMAT ")", live, GST_TIME_ARGS (min),
+        GST_TIME_ARGS (ours));
+    gst_query_set_latency (query, live, min, max);
+  }
+  return ret;
+}
+
+/* A model or scale changed while playing: load the new model here, in the
+ * streaming thread before the frame, so the frame in flight never sees
+ * half of a change.  If the factor changes, the source pad renegotiates
+ * for this frame.  If the new model fails, a warning says why and the old
+ * one stays. */
+static void
+gst_qsuperres_before_transform (GstBaseTransform *trans, GstBuffer *buf)
+{
+  GstQSuperRes *self = GST_QSUPERRES (trans);
+  gchar *path, *desc = NULL;
+  guint scale, threads, factor = 0;
+  q8_model *model, *old_model;
+  q8_plan *plan = NULL;
+  gboolean reload;
+  char q8err[256];
+
+  GST_OBJECT_LOCK (self);
+  reload = self->reload;
+  self->reload = FALSE;
+  path = g_strdup (self->model_path);
+  scale = self->scale;
+  threads = self->threads;
+  GST_OBJECT_UNLOCK (self);
+  if (!reload || self->model == NULL) {
+    g_free (path);
+    return;
+  }
+
+  model = gst_qsuperres_load_model (self, path, scale, FALSE, &factor, &desc);
+  g_free (path);
+  if (model == NULL)
+    return;
+
+  if (factor == self->factor && self->plan != NULL) {
+    /* Same geometry: plan the new model at the current size. */
+    if (q8_plan_create (model, self->in_width, self->in_height,
+            (int) threads, &plan, q8err, sizeof q8err) != Q8_OK) {
+      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+          ("Model \"%s\" cannot process %dx%d video; keeping \"%s\".",
+              desc, self->in_width, self->in_height, self->model_desc),
+          ("%s", q8err));
+      q8_model_free (model);
+      g_free (desc);
+      return;
+    }
+  }
+
+  g_clear_pointer (&self->plan, q8_plan_free);
+  GST_OBJECT_LOCK (self);
+  old_model = self->model;
+  self->model = model;
+  g_free (self->model_desc);
+  self->model_desc = desc;
+  if (factor != self->factor) {
+    self->factor = factor;
+    self->process = NULL;
+  }
+  self->plan = plan;
+  self->net_ns = 0;
+  GST_OBJECT_UNLOCK (self);
+  q8_model_free (old_model);
+
+  if (plan == NULL)
+    gst_base_transform_reconfigure_src (trans);
+  GST_INFO_OBJECT (self, "switched to %s (x%u)", desc, factor);
 }
 
 /* ------------------------------------------------------------------ */
@@ -705,7 +1045,8 @@ gst_qsuperres_start (GstBaseTransform *trans)
   scale = self->scale;
   GST_OBJECT_UNLOCK (self);
 
-  model = gst_qsuperres_load_model (self, path, scale, &factor, &desc);
+  model = gst_qsuperres_load_model (self, path, scale, TRUE, &factor,
+      &desc);
   g_free (path);
   if (model == NULL)
     return FALSE;
@@ -715,7 +1056,16 @@ gst_qsuperres_start (GstBaseTransform *trans)
   self->model_desc = desc;
   self->factor = factor;
   self->fallback_frames = 0;
+  self->reload = FALSE;
+  self->earliest_time = GST_CLOCK_TIME_NONE;
+  self->frame_duration = GST_CLOCK_TIME_NONE;
+  self->latency = 0;
   GST_OBJECT_UNLOCK (self);
+  self->net_ns = 0;
+  self->budget_ns = 0;
+  self->frames = 0;
+  self->period_frames = self->period_fallbacks = 0;
+  self->last_report = GST_CLOCK_TIME_NONE;
   return TRUE;
 }
 
@@ -745,15 +1095,18 @@ gst_qsuperres_set_property (GObject *object, guint prop_id,
     const GValue *value, GParamSpec *pspec)
 {
   GstQSuperRes *self = GST_QSUPERRES (object);
+  GstQSuperResFallback fallback;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_SCALE:
       self->scale = g_value_get_uint (value);
+      self->reload = self->model != NULL;
       break;
     case PROP_MODEL:
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
+      self->reload = self->model != NULL;
       break;
     case PROP_THREADS:
       self->threads = g_value_get_uint (value);
@@ -765,7 +1118,14 @@ gst_qsuperres_set_property (GObject *object, guint prop_id,
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
+  fallback = self->fallback;
   GST_OBJECT_UNLOCK (self);
+
+  /* GstBaseTransform's QoS drops late frames: wanted in drop mode only
+   * (the conventional mode does its own QoS). */
+  if (prop_id == PROP_FALLBACK)
+    gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self),
+        fallback == GST_QSUPERRES_FALLBACK_DROP);
 }
 
 static void
@@ -837,8 +1197,8 @@ gst_qsuperres_class_init (GstQSuperResClass *klass)
       "of this factor (built in: %s). Ignored when 'model' is set", builtin);
   g_object_class_install_property (gobject_class, PROP_SCALE,
       g_param_spec_uint ("scale", "Scale", scale_blurb, MIN_SCALE, MAX_SCALE,
-          DEFAULT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-          | GST_PARAM_MUTABLE_READY));
+          DEFAULT_SCALE, G_PARAM_READWRITE | G_PARAM_STATIC_NAME
+          | G_PARAM_STATIC_NICK | GST_PARAM_MUTABLE_PLAYING));
   g_free (scale_blurb);
   g_free (builtin);
 
@@ -853,7 +1213,7 @@ gst_qsuperres_class_init (GstQSuperResClass *klass)
           "Path of a .q8 super-resolution model; overrides 'scale' (the "
           "model's own factor is used). NULL: the built-in model",
           DEFAULT_MODEL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-          | GST_PARAM_MUTABLE_READY));
+          | GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstQSuperRes:threads:
@@ -869,11 +1229,15 @@ gst_qsuperres_class_init (GstQSuperResClass *klass)
   /**
    * GstQSuperRes:fallback:
    *
-   * What to do with a frame that would miss its deadline.
+   * What to do with a frame that would miss its deadline: upscale it
+   * bilinearly (conventional, the default: the frame rate holds and the
+   * network returns as soon as time allows), drop it (GstBaseTransform's
+   * QoS), or always run the network (wait).
    */
   g_object_class_install_property (gobject_class, PROP_FALLBACK,
       g_param_spec_enum ("fallback", "Fallback",
-          "What to do with a frame that would miss its deadline",
+          "What to do with a frame that would miss its deadline (QoS "
+          "events; on live sources also the measured network time)",
           GST_TYPE_QSUPERRES_FALLBACK, DEFAULT_FALLBACK, G_PARAM_READWRITE
           | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
 
@@ -902,6 +1266,11 @@ gst_qsuperres_class_init (GstQSuperResClass *klass)
   trans_class->transform_caps =
       GST_DEBUG_FUNCPTR (gst_qsuperres_transform_caps);
   trans_class->fixate_caps = GST_DEBUG_FUNCPTR (gst_qsuperres_fixate_caps);
+  trans_class->src_event = GST_DEBUG_FUNCPTR (gst_qsuperres_src_event);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_qsuperres_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_qsuperres_query);
+  trans_class->before_transform =
+      GST_DEBUG_FUNCPTR (gst_qsuperres_before_transform);
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_qsuperres_set_info);
   filter_class->transform_frame =
       GST_DEBUG_FUNCPTR (gst_qsuperres_transform_frame);
@@ -917,4 +1286,9 @@ gst_qsuperres_init (GstQSuperRes *self)
   self->threads = DEFAULT_THREADS;
   self->fallback = DEFAULT_FALLBACK;
   self->pad_offset = -1;
+  self->earliest_time = GST_CLOCK_TIME_NONE;
+  self->frame_duration = GST_CLOCK_TIME_NONE;
+  self->last_report = GST_CLOCK_TIME_NONE;
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self),
+      DEFAULT_FALLBACK == GST_QSUPERRES_FALLBACK_DROP);
 }

@@ -32,8 +32,10 @@ typedef enum
 #define GST_TYPE_QSUPERRES_FALLBACK (gst_qsuperres_fallback_get_type ())
 GType gst_qsuperres_fallback_get_type (void);
 
+/* Upscales one frame; net chooses the network or the bilinear fallback
+ * for luma. */
 typedef GstFlowReturn (*GstQSuperResProcessFunc) (GstQSuperRes *self,
-    const GstVideoFrame *in, GstVideoFrame *out);
+    const GstVideoFrame *in, GstVideoFrame *out, gboolean net);
 
 struct _GstQSuperRes
 {
@@ -45,6 +47,9 @@ struct _GstQSuperRes
   guint threads;
   GstQSuperResFallback fallback;
   guint64 fallback_frames;
+  /* Set when model or scale change after start (): the streaming thread
+   * loads the new model before the next frame. */
+  gboolean reload;
 
   /* The loaded model (start () to stop ()).  factor is also read by
    *transform_caps () from other threads, so it changes under the object
@@ -62,6 +67,19 @@ struct _GstQSuperRes
   gsize scratch_size;
   guint8 *y_in, *cb_in, *cr_in; /* in_width x in_height planes */
   guint8 *y_out, *cb_out, *cr_out;      /* out_width x out_height */
+
+  /* Deadlines.  earliest_time comes from QoS events (object lock); live
+   * from the latency query; the rest belongs to the streaming thread. */
+  GstClockTime earliest_time;
+  gboolean live;
+  GstClockTime frame_duration;  /* from the caps' framerate, or NONE */
+  GstClockTime latency;         /* reported beyond one frame, object lock */
+  gint64 net_ns;                /* running average of a network frame */
+  gint64 budget_ns;             /* time credit of a live stream */
+  guint64 frames;
+  guint period_fallbacks;       /* since the last fallback message */
+  guint period_frames;
+  GstClockTime last_report;
 };
 
 GST_ELEMENT_REGISTER_DECLARE (qsuperres);

@@ -73,6 +73,19 @@ random_frame (const GstVideoInfo *info, q8_rng *rng, GstClockTime pts)
   return buf;
 }
 
+/* A temporary file name; the caller unlinks and frees it. */
+static gchar *
+temp_model_path (void)
+{
+  gchar *path = g_build_filename (g_get_tmp_dir (), "q8-test-XXXXXX.q8",
+      NULL);
+  int fd = g_mkstemp (path);
+
+  fail_unless (fd >= 0);
+  close (fd);
+  return path;
+}
+
 /* The expected luma: the fixture network run directly through libq8 on
  * the same plane (samples pstride bytes apart). */
 static guint8 *
@@ -307,6 +320,21 @@ START_TEST (test_default_model)
 }
 END_TEST
 
+#define ANY_RATE "framerate=[0/1,2147483647/1]"
+
+/* Fails unless caps equal want (NULL: empty caps). */
+static void
+check_caps_equal (GstCaps *caps, GstCaps *want)
+{
+  gboolean ok = want != NULL ? gst_caps_is_equal (caps, want)
+      : gst_caps_is_empty (caps);
+  if (!ok) {
+    gchar *got = gst_caps_to_string (caps);
+    gchar *exp = want != NULL ? gst_caps_to_string (want) : g_strdup ("EMPTY");
+    ck_abort_msg ("caps: expected %s, got %s", exp, got);
+  }
+}
+
 /* What qsuperres accepts upstream for a given downstream, and the other
  * way round. */
 START_TEST (test_transform_caps)
@@ -314,13 +342,14 @@ START_TEST (test_transform_caps)
   GstHarness *hs = gst_harness_new_parse ("qsuperres");
   GstCaps *caps, *want;
 
-  /* Downstream wants 66x34: upstream must give 33x17. */
+  /* Downstream wants 66x34: upstream must give 33x17 (at any frame rate:
+   * the template's range stays). */
   gst_harness_set_sink_caps_str (hs,
       "video/x-raw,format=GRAY8,width=66,height=34");
   caps = gst_pad_peer_query_caps (hs->srcpad, NULL);
-  want = gst_caps_from_string ("video/x-raw,format=GRAY8,width=33,height=17");
-  ck_assert_msg (gst_caps_is_equal (caps, want), "got %" GST_PTR_FORMAT,
-      caps);
+  want = gst_caps_from_string ("video/x-raw,format=GRAY8,width=33,height=17,"
+      ANY_RATE);
+  check_caps_equal (caps, want);
   gst_caps_unref (caps);
   gst_caps_unref (want);
 
@@ -328,7 +357,7 @@ START_TEST (test_transform_caps)
   gst_harness_set_sink_caps_str (hs,
       "video/x-raw,format=GRAY8,width=67,height=34");
   caps = gst_pad_peer_query_caps (hs->srcpad, NULL);
-  ck_assert_msg (gst_caps_is_empty (caps), "got %" GST_PTR_FORMAT, caps);
+  check_caps_equal (caps, NULL);
   gst_caps_unref (caps);
 
   /* Ranges: [10, 21] x {40, 41, 42} -> [5, 10] x {20, 21}. */
@@ -336,9 +365,8 @@ START_TEST (test_transform_caps)
       "width=[10,21],height={40,41,42}");
   caps = gst_pad_peer_query_caps (hs->srcpad, NULL);
   want = gst_caps_from_string ("video/x-raw,format=GRAY8,width=[5,10],"
-      "height={20,21}");
-  ck_assert_msg (gst_caps_is_equal (caps, want), "got %" GST_PTR_FORMAT,
-      caps);
+      "height={20,21}," ANY_RATE);
+  check_caps_equal (caps, want);
   gst_caps_unref (caps);
   gst_caps_unref (want);
   gst_harness_teardown (hs);
@@ -351,8 +379,7 @@ START_TEST (test_transform_caps)
   caps = gst_pad_query_caps (GST_PAD_PEER (hs->sinkpad), NULL);
   want = gst_caps_from_string ("video/x-raw,format=I420,width=66,height=34,"
       "framerate=30/1");
-  ck_assert_msg (gst_caps_is_subset (caps, want), "got %" GST_PTR_FORMAT,
-      caps);
+  check_caps_equal (caps, want);
   gst_caps_unref (caps);
   gst_caps_unref (want);
   gst_harness_teardown (hs);
@@ -381,6 +408,150 @@ START_TEST (test_renegotiate)
     push_and_check (hs, &rng, TRUE, FIXTURE_FACTOR);
   }
   gst_harness_teardown (hs);
+}
+END_TEST
+
+/* ---- changing the model while playing --------------------------------- */
+
+/* Writes a super-resolution model that upscales by f with nearest-
+ * neighbour: u8 -> quantize -> 1x1 convolution to f*f copies (weight 1.0)
+ * -> depth-to-space -> dequantize.  Every scale is 1/255 and every
+ * multiplier exactly 1, so the output is exactly the nearest upscale. */
+static gchar *
+write_nearest_model (int f)
+{
+  gchar *path = temp_model_path ();
+  q8_builder *b = q8_builder_new ();
+  const int32_t oc = f * f;
+  int32_t dims[4] = { oc, 1, 1, 1 };
+  int8_t w[64];
+  float scales[64];
+  int32_t conv[Q8_CONV_ACT_MAX + 1] = { 0 };
+  int32_t d2s[2] = { f, Q8_D2S_DCR };
+  char err[256];
+  int64_t x, q, c, d, y, wt;
+
+  for (int i = 0; i < oc; i++) {
+    w[i] = 127;
+    scales[i] = 1.0f / 127;
+  }
+  conv[Q8_CONV_KH] = conv[Q8_CONV_KW] = 1;
+  conv[Q8_CONV_STRIDE_H] = conv[Q8_CONV_STRIDE_W] = 1;
+  conv[Q8_CONV_DILATION_H] = conv[Q8_CONV_DILATION_W] = 1;
+  conv[Q8_CONV_GROUPS] = 1;
+  conv[Q8_CONV_ACT_MIN] = -128;
+  conv[Q8_CONV_ACT_MAX] = 127;
+
+  x = q8_builder_add_activation (b, "x", Q8_DTYPE_U8, 1, 1.0f / 255, 0);
+  q = q8_builder_add_activation (b, "q", Q8_DTYPE_S8, 1, 1.0f / 255, -128);
+  c = q8_builder_add_activation (b, "c", Q8_DTYPE_S8, oc, 1.0f / 255, -128);
+  d = q8_builder_add_activation (b, "d", Q8_DTYPE_S8, 1, 1.0f / 255, -128);
+  y = q8_builder_add_activation (b, "y", Q8_DTYPE_U8, 1, 1.0f / 255, 0);
+  wt = q8_builder_add_const (b, "w", Q8_DTYPE_S8, 4, dims, w, 0, 0, scales);
+  ck_assert (x >= 0 && q >= 0 && c >= 0 && d >= 0 && y >= 0 && wt >= 0);
+  {
+    uint32_t t_x = (uint32_t) x, t_q = (uint32_t) q, t_c = (uint32_t) c;
+    uint32_t t_d = (uint32_t) d, t_y = (uint32_t) y;
+    uint32_t conv_in[3] = { t_q, (uint32_t) wt, Q8_NO_TENSOR };
+    ck_assert (q8_builder_add_op (b, Q8_OP_QUANTIZE, 1, &t_x, 1, &t_q, NULL,
+            0) >= 0);
+    ck_assert (q8_builder_add_op (b, Q8_OP_CONV2D, 3, conv_in, 1, &t_c,
+            conv, Q8_CONV_ACT_MAX + 1) >= 0);
+    ck_assert (q8_builder_add_op (b, Q8_OP_DEPTH_TO_SPACE, 1, &t_c, 1, &t_d,
+            d2s, 2) >= 0);
+    ck_assert (q8_builder_add_op (b, Q8_OP_DEQUANTIZE, 1, &t_d, 1, &t_y,
+            NULL, 0) >= 0);
+    ck_assert_int_eq (q8_builder_add_input (b, t_x), Q8_OK);
+    ck_assert_int_eq (q8_builder_add_output (b, t_y), Q8_OK);
+  }
+  ck_assert_int_eq (q8_builder_meta_string (b, "task", "super-resolution"),
+      Q8_OK);
+  ck_assert_int_eq (q8_builder_meta_int (b, "sr.scale", f), Q8_OK);
+  ck_assert_msg (q8_builder_write_file (b, path, err, sizeof err) == Q8_OK,
+      "nearest x%d model: %s", f, err);
+  q8_builder_free (b);
+  return path;
+}
+
+/* Pushes a GRAY8 frame and checks that the output is its nearest-neighbour
+ * upscale by f. */
+static void
+push_and_check_nearest (GstHarness *hs, q8_rng *rng, int f)
+{
+  GstCaps *in_caps = gst_pad_get_current_caps (hs->srcpad), *out_caps;
+  GstVideoInfo ii, oi;
+  GstVideoFrame fin, fout;
+  GstBuffer *in, *out;
+
+  fail_unless (gst_video_info_from_caps (&ii, in_caps));
+  in = random_frame (&ii, rng, 0);
+  out = gst_harness_push_and_pull (hs, gst_buffer_ref (in));
+  fail_unless (out != NULL);
+  out_caps = gst_pad_get_current_caps (hs->sinkpad);
+  fail_unless (gst_video_info_from_caps (&oi, out_caps));
+  ck_assert_int_eq (GST_VIDEO_INFO_WIDTH (&oi), f * GST_VIDEO_INFO_WIDTH (&ii));
+  ck_assert_int_eq (GST_VIDEO_INFO_HEIGHT (&oi),
+      f * GST_VIDEO_INFO_HEIGHT (&ii));
+  fail_unless (gst_video_frame_map (&fin, &ii, in, GST_MAP_READ));
+  fail_unless (gst_video_frame_map (&fout, &oi, out, GST_MAP_READ));
+  for (int y = 0; y < GST_VIDEO_INFO_HEIGHT (&oi); y++)
+    for (int x = 0; x < GST_VIDEO_INFO_WIDTH (&oi); x++) {
+      int want = ((const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fin, 0))
+          [(y / f) * GST_VIDEO_FRAME_PLANE_STRIDE (&fin, 0) + x / f];
+      int got = ((const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&fout, 0))
+          [y * GST_VIDEO_FRAME_PLANE_STRIDE (&fout, 0) + x];
+      if (got != want)
+        ck_abort_msg ("nearest x%d at (%d, %d): expected %d, got %d", f, x,
+            y, want, got);
+    }
+  gst_video_frame_unmap (&fin);
+  gst_video_frame_unmap (&fout);
+  gst_buffer_unref (in);
+  gst_buffer_unref (out);
+  gst_caps_unref (in_caps);
+  gst_caps_unref (out_caps);
+}
+
+/* model changes while playing take effect at the next frame, with a new
+ * output size when the factor changes; a bad one is refused with a
+ * warning and the running model stays. */
+START_TEST (test_change_model_playing)
+{
+  gchar *x3 = write_nearest_model (3), *x2 = write_nearest_model (2);
+  GstHarness *hs = harness_new (FIXTURE, "GRAY8", 9, 7);
+  GstElement *e = gst_harness_find_element (hs, "qsuperres");
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  q8_rng rng;
+
+  q8_rng_seed (&rng, q8_test_seed ());
+  gst_element_set_bus (e, bus);
+  push_and_check (hs, &rng, TRUE, FIXTURE_FACTOR);
+
+  g_object_set (e, "model", x3, NULL);
+  push_and_check_nearest (hs, &rng, 3);
+  push_and_check_nearest (hs, &rng, 3);
+
+  g_object_set (e, "model", x2, NULL);
+  push_and_check_nearest (hs, &rng, 2);
+
+  g_object_set (e, "model", "/nonexistent/q8/other.q8", NULL);
+  push_and_check_nearest (hs, &rng, 2);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  ck_assert_msg (msg != NULL, "no warning for a missing model");
+  gst_message_unref (msg);
+
+  g_object_set (e, "model", FIXTURE, NULL);
+  push_and_check (hs, &rng, TRUE, FIXTURE_FACTOR);
+
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_harness_teardown (hs);
+  g_unlink (x3);
+  g_unlink (x2);
+  g_free (x3);
+  g_free (x2);
 }
 END_TEST
 
@@ -487,19 +658,6 @@ check_model_error (const char *path, GQuark domain, gint code,
   ck_assert_msg (problem == NULL || strstr (error->message, problem) != NULL,
       "message does not say \"%s\": %s", problem, error->message);
   g_error_free (error);
-}
-
-/* A temporary file name; the caller unlinks and frees it. */
-static gchar *
-temp_model_path (void)
-{
-  gchar *path = g_build_filename (g_get_tmp_dir (), "q8-test-XXXXXX.q8",
-      NULL);
-  int fd = g_mkstemp (path);
-
-  fail_unless (fd >= 0);
-  close (fd);
-  return path;
 }
 
 START_TEST (test_missing_model)
@@ -613,6 +771,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_default_model);
   tcase_add_test (tc, test_transform_caps);
   tcase_add_test (tc, test_renegotiate);
+  tcase_add_test (tc, test_change_model_playing);
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_eos_flush);
   tcase_add_test (tc, test_missing_model);
