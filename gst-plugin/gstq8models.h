@@ -8,7 +8,9 @@
 #ifndef GST_Q8_MODELS_H
 #define GST_Q8_MODELS_H
 
-#include <glib.h>
+#include <gst/gst.h>
+
+#include "q8.h"
 
 G_BEGIN_DECLS
 
@@ -30,6 +32,24 @@ const GstQ8BuiltinModel *gst_q8_builtin_model_find (const gchar *task,
 /* A newly allocated, human-readable list of the built-in factors of task,
  * e.g. "x2, x3", or "none". */
 gchar *gst_q8_builtin_model_list (const gchar *task);
+
+/* An element error or, unless fatal, a warning (a model change while
+ * playing, where the running model stays). */
+#define GST_Q8_LOAD_ERROR(el, fatal, domain, code, text, debug)     \
+  G_STMT_START {                                                    \
+    if (fatal)                                                      \
+      GST_ELEMENT_ERROR (el, domain, code, text, debug);            \
+    else                                                            \
+      GST_ELEMENT_WARNING (el, domain, code, text, debug);          \
+  } G_STMT_END
+
+/* Loads the file path or, if path is NULL, the built-in model of task (and
+ * scale, for super-resolution).  On failure posts an error (or, unless
+ * fatal, a warning) on element that names the file and the problem, and
+ * returns NULL.  *desc receives the path or "built-in NAME" for later
+ * messages. */
+q8_model *gst_q8_model_load (GstElement *element, const gchar *path,
+    const gchar *task, guint scale, gboolean fatal, gchar **desc);
 
 G_END_DECLS
 

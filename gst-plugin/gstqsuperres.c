@@ -203,16 +203,6 @@ gst_qsuperres_check_model (const q8_model *model, guint *factor, gchar *err,
   return TRUE;
 }
 
-/* An element error (at start) or warning (a model change while playing,
- * where the old model stays in use). */
-#define LOAD_ERROR(self, fatal, domain, code, text, debug)          \
-  G_STMT_START {                                                    \
-    if (fatal)                                                      \
-      GST_ELEMENT_ERROR (self, domain, code, text, debug);          \
-    else                                                            \
-      GST_ELEMENT_WARNING (self, domain, code, text, debug);        \
-  } G_STMT_END
-
 /* Loads the model the properties name (path, or the built-in model of
  * scale) and checks it.  On failure posts an element error (or, unless
  * fatal, a warning) that names the file and the problem, and returns
@@ -221,55 +211,15 @@ static q8_model *
 gst_qsuperres_load_model (GstQSuperRes *self, const gchar *path, guint scale,
     gboolean fatal, guint *factor, gchar **desc)
 {
-  q8_model *model = NULL;
-  char q8err[256] = "";
+  q8_model *model;
   gchar why[512];
-  q8_status st;
 
-  if (path != NULL) {
-    st = q8_model_load_file (path, &model, q8err, sizeof q8err);
-    if (st != Q8_OK) {
-      if (st == Q8_EIO && !g_file_test (path, G_FILE_TEST_EXISTS)) {
-        LOAD_ERROR (self, fatal, RESOURCE, NOT_FOUND,
-            ("Model file \"%s\" does not exist.", path),
-            ("q8_model_load_file: %s", q8err));
-      } else if (st == Q8_EIO) {
-        LOAD_ERROR (self, fatal, RESOURCE, OPEN_READ,
-            ("Could not read model file \"%s\".", path),
-            ("q8_model_load_file: %s", q8err));
-      } else {
-        LOAD_ERROR (self, fatal, STREAM, WRONG_TYPE,
-            ("Model file \"%s\" is not a valid q8 model: %s.", path,
-                q8_status_str (st)), ("q8_model_load_file: %s", q8err));
-      }
-      return NULL;
-    }
-    *desc = g_strdup (path);
-  } else {
-    const GstQ8BuiltinModel *builtin =
-        gst_q8_builtin_model_find (SR_TASK, scale);
-
-    if (builtin == NULL) {
-      gchar *list = gst_q8_builtin_model_list (SR_TASK);
-      LOAD_ERROR (self, fatal, RESOURCE, NOT_FOUND,
-          ("No built-in model for scale %u yet (built in: %s). Set the "
-              "\"model\" property to a .q8 file.", scale, list), (NULL));
-      g_free (list);
-      return NULL;
-    }
-    st = q8_model_load_buffer (builtin->data, builtin->size, &model, q8err,
-        sizeof q8err);
-    if (st != Q8_OK) {
-      LOAD_ERROR (self, fatal, LIBRARY, INIT,
-          ("The built-in model \"%s\" does not load: %s.", builtin->name,
-              q8_status_str (st)), ("q8_model_load_buffer: %s", q8err));
-      return NULL;
-    }
-    *desc = g_strdup_printf ("built-in %s", builtin->name);
-  }
-
+  model = gst_q8_model_load (GST_ELEMENT (self), path, SR_TASK, scale, fatal,
+      desc);
+  if (model == NULL)
+    return NULL;
   if (!gst_qsuperres_check_model (model, factor, why, sizeof why)) {
-    LOAD_ERROR (self, fatal, STREAM, WRONG_TYPE,
+    GST_Q8_LOAD_ERROR (self, fatal, STREAM, WRONG_TYPE,
         ("Model \"%s\" cannot be used by qsuperres: %s.", *desc, why),
         (NULL));
     q8_model_free (model);

@@ -5,6 +5,7 @@
 
 #include <gst/gst.h>
 
+#include "gstqanomaly.h"
 #include "gstqsuperres.h"
 
 static gboolean
@@ -13,6 +14,7 @@ plugin_init (GstPlugin *plugin)
   gboolean ret = FALSE;
 
   ret |= GST_ELEMENT_REGISTER (qsuperres, plugin);
+  ret |= GST_ELEMENT_REGISTER (qanomaly, plugin);
   return ret;
 }
 

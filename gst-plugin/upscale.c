@@ -113,3 +113,21 @@ gst_q8_scatter_u8 (const uint8_t *src, size_t src_stride, uint8_t *dst,
       d[(size_t) x * dst_pixel_stride] = s[x];
   }
 }
+
+void
+gst_q8_resize_nearest_u8 (const uint8_t *src, int src_pixel_stride,
+                          size_t src_stride, int src_width, int src_height,
+                          uint8_t *dst, int dst_width, int dst_height)
+{
+  for (int y = 0; y < dst_height; y++) {
+    const int sy = (int) (((int64_t) 2 * y + 1) * src_height
+                          / (2 * (int64_t) dst_height));
+    const uint8_t *s = src + (size_t) sy * src_stride;
+    uint8_t *d = dst + (size_t) y * dst_width;
+    for (int x = 0; x < dst_width; x++) {
+      const int sx = (int) (((int64_t) 2 * x + 1) * src_width
+                            / (2 * (int64_t) dst_width));
+      d[x] = s[(size_t) sx * src_pixel_stride];
+    }
+  }
+}

@@ -50,4 +50,14 @@ void gst_q8_scatter_u8 (const uint8_t *src, size_t src_stride, uint8_t *dst,
                         int dst_pixel_stride, size_t dst_stride, int width,
                         int height);
 
+/* Resamples a component to a contiguous dst_width x dst_height plane by
+ * nearest neighbour on pixel centres: output x takes source
+ * floor ((2 x + 1) * src_width / (2 * dst_width)).  Any ratio, up or
+ * down; qanomaly uses it to bring a frame region to the model's input
+ * size. */
+void gst_q8_resize_nearest_u8 (const uint8_t *src, int src_pixel_stride,
+                               size_t src_stride, int src_width,
+                               int src_height, uint8_t *dst, int dst_width,
+                               int dst_height);
+
 #endif /* GST_Q8_UPSCALE_H */

@@ -19,6 +19,7 @@
 
 #include "q8_test.h"
 #include "gst_reference.h"
+#include "gst_test_models.h"
 
 #define FIXTURE Q8_SRCDIR "/tests/fixtures/espcn_tiny_x2.q8"
 #define FIXTURE_FACTOR 2
@@ -71,19 +72,6 @@ random_frame (const GstVideoInfo *info, q8_rng *rng, GstClockTime pts)
   GST_BUFFER_PTS (buf) = pts;
   GST_BUFFER_DURATION (buf) = GST_SECOND / 25;
   return buf;
-}
-
-/* A temporary file name; the caller unlinks and frees it. */
-static gchar *
-temp_model_path (void)
-{
-  gchar *path = g_build_filename (g_get_tmp_dir (), "q8-test-XXXXXX.q8",
-      NULL);
-  int fd = g_mkstemp (path);
-
-  fail_unless (fd >= 0);
-  close (fd);
-  return path;
 }
 
 /* The expected luma: the fixture network run directly through libq8 on
@@ -420,7 +408,7 @@ END_TEST
 static gchar *
 write_nearest_model (int f)
 {
-  gchar *path = temp_model_path ();
+  gchar *path = gst_test_temp_model_path ();
   q8_builder *b = q8_builder_new ();
   const int32_t oc = f * f;
   int32_t dims[4] = { oc, 1, 1, 1 };
@@ -669,7 +657,7 @@ END_TEST
 
 START_TEST (test_garbage_model)
 {
-  gchar *path = temp_model_path ();
+  gchar *path = gst_test_temp_model_path ();
   const char text[] = "this is not a model at all, not even close to one";
 
   fail_unless (g_file_set_contents (path, text, sizeof text, NULL));
@@ -683,25 +671,7 @@ END_TEST
 /* An anomaly model (a valid .q8 of the wrong task) is refused by name. */
 START_TEST (test_wrong_task)
 {
-  gchar *path = temp_model_path ();
-  q8_builder *b = q8_builder_new ();
-  char err[256];
-  int64_t x, y;
-
-  x = q8_builder_add_activation (b, "x", Q8_DTYPE_U8, 1, 1.0f / 255, 0);
-  y = q8_builder_add_activation (b, "y", Q8_DTYPE_S8, 1, 1.0f / 255, -128);
-  ck_assert (x >= 0 && y >= 0);
-  {
-    uint32_t in = (uint32_t) x, out = (uint32_t) y;
-    ck_assert (q8_builder_add_op (b, Q8_OP_QUANTIZE, 1, &in, 1, &out, NULL,
-            0) >= 0);
-    ck_assert_int_eq (q8_builder_add_input (b, in), Q8_OK);
-    ck_assert_int_eq (q8_builder_add_output (b, out), Q8_OK);
-  }
-  ck_assert_int_eq (q8_builder_meta_string (b, "task", "anomaly"), Q8_OK);
-  ck_assert_msg (q8_builder_write_file (b, path, err, sizeof err) == Q8_OK,
-      "%s", err);
-  q8_builder_free (b);
+  gchar *path = gst_test_write_luma_anomaly_model (0, 0);
 
   check_model_error (path, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE,
       "\"anomaly\" model");
