@@ -1,0 +1,33 @@
+#!/bin/sh
+# camera-anomaly.sh - camera -> qanomaly overlay=true -> window, with the
+# element's messages logged (one line per analysed frame).
+#
+#   pipelines/camera-anomaly.sh --model parts.q8 [--device /dev/videoN]
+#                               [--threshold T] [--interval N] [--seconds N]
+#
+# Without a camera it analyses videotestsrc; without a display it runs into
+# fakesink.  There is no built-in anomaly model yet, so --model is needed.
+set -eu
+. "$(dirname "$0")/common.sh"
+
+device= ; props= ; seconds=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --device) device=$2; shift 2 ;;
+    --model) props="$props model=$2"; shift 2 ;;
+    --threshold) props="$props threshold=$2"; shift 2 ;;
+    --interval) props="$props interval=$2"; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    *) echo "usage: $0 --model FILE [--device DEV] [--threshold T] [--interval N] [--seconds N]" >&2; exit 2 ;;
+  esac
+done
+
+q8_find_plugin
+q8_camera_source "$device"
+q8_display_sink
+limit=
+[ -n "$seconds" ] && limit="timeout -s INT $seconds"
+# -m prints every bus message; keep the qanomaly ones.
+# shellcheck disable=SC2086
+$limit gst-launch-1.0 -e -m $SRC ! videoconvert ! qanomaly overlay=true $props ! $SINK \
+  | grep --line-buffered -E 'qanomaly,|ERROR|WARNING'
