@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "q8_kernels.h"
+#include "q8_kernels_simd.h"
 
 static const q8_conv_ukernel conv_scalar = {
   .name = "q8_s8_conv2d_requant__scalar",
@@ -37,6 +38,37 @@ static const q8_kernel_table table_scalar = {
   .resize = q8_s8_resize__scalar,
 };
 
+#if defined(Q8_HAVE_AVX512VNNI)
+static const q8_conv_ukernel conv_avx512vnni = {
+  .name = "q8_s8_conv2d_requant__avx512vnni",
+  .isa = Q8_ISA_AVX512VNNI,
+  .accepts = q8_s8_conv2d_accepts__avx512vnni,
+  .packed_size = q8_s8_conv2d_packed_size__avx512vnni,
+  .pack = q8_s8_conv2d_pack__avx512vnni,
+  .run = q8_s8_conv2d_requant__avx512vnni,
+};
+
+static const q8_conv_ukernel *const conv_list_avx512vnni[] = {
+  &conv_avx512vnni, &conv_scalar
+};
+
+/* Element-wise and data-movement kernels stay scalar until they have SIMD
+ * twins; the convolution list is what differs. */
+static const q8_kernel_table table_avx512vnni = {
+  .isa = Q8_ISA_AVX512VNNI,
+  .conv = conv_list_avx512vnni,
+  .n_conv = sizeof conv_list_avx512vnni / sizeof conv_list_avx512vnni[0],
+  .lut = q8_s8_lut__scalar,
+  .lut_channels = q8_s8_lut_channels__scalar,
+  .add = q8_s8_add_requant__scalar,
+  .rescale = q8_rescale__scalar,
+  .depth_to_space = q8_s8_depth_to_space__scalar,
+  .maxpool = q8_s8_maxpool__scalar,
+  .avgpool = q8_s8_avgpool__scalar,
+  .resize = q8_s8_resize__scalar,
+};
+#endif
+
 static const char *const isa_names[Q8_ISA_COUNT] = {
   [Q8_ISA_SCALAR] = "scalar",
   [Q8_ISA_NEON] = "neon",
@@ -49,6 +81,9 @@ static const char *const isa_names[Q8_ISA_COUNT] = {
 /* Tables by ISA; NULL where this build has no kernels for it. */
 static const q8_kernel_table *const tables[Q8_ISA_COUNT] = {
   [Q8_ISA_SCALAR] = &table_scalar,
+#if defined(Q8_HAVE_AVX512VNNI)
+  [Q8_ISA_AVX512VNNI] = &table_avx512vnni,
+#endif
 };
 
 /* The CPU's support, detected once. */
@@ -66,7 +101,8 @@ detect (void)
                          && __builtin_cpu_supports ("fma");
   cpu_has[Q8_ISA_AVX512VNNI] = __builtin_cpu_supports ("avx512bw")
                                && __builtin_cpu_supports ("avx512vl")
-                               && __builtin_cpu_supports ("avx512vnni");
+                               && __builtin_cpu_supports ("avx512vnni")
+                               && __builtin_cpu_supports ("avx512vbmi");
 #endif
   /* ARM detection (getauxval) arrives with the NEON kernels. */
 

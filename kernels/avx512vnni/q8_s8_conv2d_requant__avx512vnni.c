@@ -1,0 +1,287 @@
+/* q8_s8_conv2d_requant__avx512vnni.c - int8 convolution with vpdpbusd.
+ *
+ * Any convolution with groups = 1 whose padded span (kw * in_c, see
+ * q8_conv_spans.h) fits Q8_SPAN_MAX.  Output channels are cut into blocks
+ * of 16 (one zmm of int32 accumulators each) and blocks into chunks of up
+ * to four; a tile computes N output pixels of one chunk:
+ *
+ *   chunk of 1 block: 16 pixels,  2 blocks: 12,  3 blocks: 8,  4 blocks: 6
+ *
+ * (at most 24 accumulators, leaving registers for the weights).  For each
+ * kernel row and each group of 4 span bytes, a pixel's 4 input bytes are
+ * broadcast to all lanes and multiplied with 16 output channels x 4 weights.
+ *
+ * vpdpbusd multiplies unsigned by signed bytes, so activations enter as
+ * x + 128 (x ^ 0x80) and the packed bias is
+ *   bias' = bias - (in_zp + 128) * sum(w),
+ * which with padding read as in_zp gives exactly bias + sum (x - in_zp) * w.
+ * The partial sums stay in int32 by ARITHMETIC.md's bound
+ * (|bias| + 512 * sum|w| < 2^31), and vpdpbusd adds modulo 2^32 anyway, so
+ * only the final, true accumulator matters.
+ *
+ * Requantization is rule R in 64 bits (vpmuldq on even and odd lanes,
+ * per-lane rounding constant and vpsravq), clamped in 64 bits, so every
+ * shift 1..62 is exact.  A fused table is applied with vpermi2b (VBMI).
+ *
+ * Packed layout (64-byte aligned), chunk after chunk; a chunk of cb blocks:
+ *   int8  w[kh][G][cb][16 lanes][4]    G = span_pad / 4, zero padded
+ *   then cb x blk_consts (below)
+ */
+#include <immintrin.h>
+
+#include "q8_conv_spans.h"
+#include "q8_kernels_simd.h"
+
+typedef struct {
+  int32_t bias[16];        /* bias - (in_zp + 128) * sum(w) */
+  int32_t mult[16];
+  int64_t shift_even[8];   /* lanes 0, 2, ..., 14 */
+  int64_t shift_odd[8];    /* lanes 1, 3, ..., 15 */
+  int64_t round_even[8];   /* 2^(shift - 1) */
+  int64_t round_odd[8];
+} blk_consts;
+
+#define CHUNK_MAX 4
+
+typedef struct {
+  int32_t nb;        /* blocks of 16 output channels */
+  int32_t cbmax;     /* blocks per chunk (the last chunk may have fewer) */
+  int32_t groups;    /* G: groups of 4 span bytes per kernel row */
+  size_t blk_bytes;  /* packed bytes per block */
+} layout;
+
+static layout
+get_layout (const q8_conv_params *p)
+{
+  layout l;
+  l.nb = (p->out_c + 15) / 16;
+  l.cbmax = l.nb < CHUNK_MAX ? l.nb : CHUNK_MAX;
+  l.groups = q8_span_padded (p, 4) / 4;
+  l.blk_bytes = (size_t) p->kh * (size_t) l.groups * 64 + sizeof (blk_consts);
+  return l;
+}
+
+int
+q8_s8_conv2d_accepts__avx512vnni (const q8_conv_params *p)
+{
+  return p->groups == 1 && q8_span_padded (p, 4) <= Q8_SPAN_MAX;
+}
+
+size_t
+q8_s8_conv2d_packed_size__avx512vnni (const q8_conv_params *p)
+{
+  layout l = get_layout (p);
+  return (size_t) l.nb * l.blk_bytes;
+}
+
+void
+q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
+                               const int32_t *bias, void *packed)
+{
+  layout l = get_layout (p);
+  int32_t span = p->kw * p->in_c;
+  size_t per_oc = (size_t) p->kh * (size_t) span;
+
+  for (int32_t bi = 0; bi < l.nb; bi++) {
+    int32_t c = bi / l.cbmax, b = bi % l.cbmax;
+    int32_t cb = l.nb - c * l.cbmax < l.cbmax ? l.nb - c * l.cbmax : l.cbmax;
+    int8_t *base = (int8_t *) packed + (size_t) c * l.cbmax * l.blk_bytes;
+    int8_t *wb = base;
+    blk_consts *k = (blk_consts *) (base + (size_t) cb * p->kh * l.groups * 64)
+                    + b;
+
+    for (int32_t ky = 0; ky < p->kh; ky++)
+      for (int32_t g = 0; g < l.groups; g++) {
+        int8_t *dst = wb + (((size_t) ky * l.groups + g) * cb + b) * 64;
+        for (int32_t lane = 0; lane < 16; lane++)
+          for (int32_t i = 0; i < 4; i++) {
+            int32_t oc = bi * 16 + lane, s = g * 4 + i;
+            dst[lane * 4 + i] = oc < p->out_c && s < span
+              ? w[(size_t) oc * per_oc + (size_t) ky * span + s] : 0;
+          }
+      }
+
+    for (int32_t lane = 0; lane < 16; lane++) {
+      int32_t oc = bi * 16 + lane;
+      int32_t bs = 0, m = 0, r = 1;
+      if (oc < p->out_c) {
+        int64_t bb = (bias != NULL ? bias[oc] : 0)
+                     - (int64_t) (p->in_zp + 128) * q8_span_weight_sum (p, w, oc);
+        bs = (int32_t) bb; /* in int32 by the accumulator bound */
+        m = p->mult[oc];
+        r = p->shift[oc];
+      }
+      k->bias[lane] = bs;
+      k->mult[lane] = m;
+      if (lane % 2 == 0) {
+        k->shift_even[lane / 2] = r;
+        k->round_even[lane / 2] = oc < p->out_c ? (int64_t) 1 << (r - 1) : 0;
+      } else {
+        k->shift_odd[lane / 2] = r;
+        k->round_odd[lane / 2] = oc < p->out_c ? (int64_t) 1 << (r - 1) : 0;
+      }
+    }
+  }
+}
+
+/* Per-run constants of the epilogue. */
+typedef struct {
+  __m512i lo64, hi64;      /* act_min - out_zp, act_max - out_zp */
+  __m512i zp32;
+  __m512i t0, t1, t2, t3;  /* the fused table, 4 x 64 entries */
+  int has_lut;
+} epilogue;
+
+/* Rule R for 16 accumulators, then + zp and narrowing to int8. */
+static Q8_ALWAYS_INLINE __m128i
+requant16 (__m512i acc, const blk_consts *k, const epilogue *e)
+{
+  __m512i mult = _mm512_load_si512 (k->mult);
+  __m512i even = _mm512_mul_epi32 (acc, mult);
+  __m512i odd = _mm512_mul_epi32 (_mm512_srli_epi64 (acc, 32),
+                                  _mm512_srli_epi64 (mult, 32));
+  even = _mm512_add_epi64 (even, _mm512_load_si512 (k->round_even));
+  odd = _mm512_add_epi64 (odd, _mm512_load_si512 (k->round_odd));
+  even = _mm512_srav_epi64 (even, _mm512_load_si512 (k->shift_even));
+  odd = _mm512_srav_epi64 (odd, _mm512_load_si512 (k->shift_odd));
+  even = _mm512_min_epi64 (_mm512_max_epi64 (even, e->lo64), e->hi64);
+  odd = _mm512_min_epi64 (_mm512_max_epi64 (odd, e->lo64), e->hi64);
+  /* Both now fit int32: keep each 64-bit lane's low half, interleaved. */
+  __m512i t = _mm512_mask_blend_epi32 (0xAAAA, even,
+                                       _mm512_slli_epi64 (odd, 32));
+  t = _mm512_add_epi32 (t, e->zp32);
+  __m128i v = _mm512_cvtepi32_epi8 (t);
+  if (e->has_lut) {
+    /* Index x + 128: bits 0-6 pick within a half, bit 7 picks the half. */
+    __m512i idx = _mm512_castsi128_si512 (
+      _mm_xor_si128 (v, _mm_set1_epi8 ((char) 0x80)));
+    __m512i lo = _mm512_permutex2var_epi8 (e->t0, idx, e->t1);
+    __m512i hi = _mm512_permutex2var_epi8 (e->t2, idx, e->t3);
+    __mmask64 upper = _mm512_movepi8_mask (idx);
+    v = _mm512_castsi512_si128 (_mm512_mask_blend_epi8 (upper, lo, hi));
+  }
+  return v;
+}
+
+/* One tile: N pixels from q, of a chunk of CB blocks starting at block
+ * blk0.  CB and N are constants after inlining, so the accumulators live
+ * in registers. */
+static Q8_ALWAYS_INLINE void
+tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
+      int32_t groups, int32_t blk0, int64_t q, int nvalid, int8_t *out,
+      const epilogue *e, const int CB, const int N)
+{
+  const q8_conv_params *p = sc->p;
+  const __m512i x80 = _mm512_set1_epi8 ((char) 0x80);
+  /* Fixed sizes: only [N][CB] is used, all with constant indices, so the
+   * compiler keeps them in registers. */
+  __m512i acc[Q8_SPAN_TILE][CHUNK_MAX];
+
+#pragma GCC unroll 16
+  for (int j = 0; j < N; j++)
+#pragma GCC unroll 4
+    for (int b = 0; b < CB; b++)
+      acc[j][b] = _mm512_load_si512 (kc[b].bias);
+
+  for (int32_t ky = 0; ky < p->kh; ky++) {
+    const int8_t *ptr[Q8_SPAN_TILE];
+    q8_span_rows (sc, q, N, nvalid, ky, ptr);
+    const int8_t *wk = wc + (size_t) ky * groups * CB * 64;
+    for (int32_t g = 0; g < groups; g++) {
+      __m512i wv[CHUNK_MAX];
+#pragma GCC unroll 4
+      for (int b = 0; b < CB; b++)
+        wv[b] = _mm512_load_si512 (wk + ((size_t) g * CB + b) * 64);
+#pragma GCC unroll 16
+      for (int j = 0; j < N; j++) {
+        int32_t x4;
+        memcpy (&x4, ptr[j] + 4 * g, 4);
+        __m512i xu = _mm512_xor_si512 (_mm512_set1_epi32 (x4), x80);
+#pragma GCC unroll 4
+        for (int b = 0; b < CB; b++)
+          acc[j][b] = _mm512_dpbusd_epi32 (acc[j][b], xu, wv[b]);
+      }
+    }
+  }
+
+  int32_t oc_left = p->out_c - blk0 * 16;
+#pragma GCC unroll 4
+  for (int b = 0; b < CB; b++) {
+    int32_t n = oc_left - b * 16;
+    __mmask16 m = n >= 16 ? (__mmask16) 0xFFFF
+                          : (__mmask16) ((1u << n) - 1);
+#pragma GCC unroll 16
+    for (int j = 0; j < N; j++) {
+      if (j < nvalid) {
+        __m128i v = requant16 (acc[j][b], &kc[b], e);
+        int8_t *o = out + (size_t) (q + j) * (size_t) p->out_c
+                    + (size_t) (blk0 + b) * 16;
+        _mm_mask_storeu_epi8 (o, m, v);
+      }
+    }
+  }
+}
+
+typedef void (*tile_fn) (const q8_span_ctx *sc, const int8_t *wc,
+                         const blk_consts *kc, int32_t groups, int32_t blk0,
+                         int64_t q, int nvalid, int8_t *out,
+                         const epilogue *e);
+
+#define DEFINE_TILE(CB, N)                                                  \
+  static void                                                               \
+  tile_##CB (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc, \
+             int32_t groups, int32_t blk0, int64_t q, int nvalid,          \
+             int8_t *out, const epilogue *e)                                \
+  {                                                                         \
+    tile (sc, wc, kc, groups, blk0, q, nvalid, out, e, CB, N);              \
+  }
+
+DEFINE_TILE (1, 16)
+DEFINE_TILE (2, 12)
+DEFINE_TILE (3, 8)
+DEFINE_TILE (4, 6)
+
+static const tile_fn tiles[CHUNK_MAX + 1] = {
+  NULL, tile_1, tile_2, tile_3, tile_4
+};
+static const int tile_pixels[CHUNK_MAX + 1] = { 0, 16, 12, 8, 6 };
+
+void
+q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
+                                  const int8_t *in, int8_t *out, int32_t y0,
+                                  int32_t y1)
+{
+  layout l = get_layout (p);
+  int8_t zp_buf[Q8_SPAN_MAX] __attribute__ ((aligned (64)));
+  int8_t edge_buf[Q8_SPAN_TILE * Q8_SPAN_MAX] __attribute__ ((aligned (64)));
+  q8_span_ctx sc;
+  q8_span_init (&sc, p, in, 4, zp_buf, edge_buf);
+
+  epilogue e;
+  e.lo64 = _mm512_set1_epi64 (p->act_min - p->out_zp);
+  e.hi64 = _mm512_set1_epi64 (p->act_max - p->out_zp);
+  e.zp32 = _mm512_set1_epi32 (p->out_zp);
+  e.has_lut = p->lut != NULL;
+  if (e.has_lut) {
+    e.t0 = _mm512_loadu_si512 (p->lut);
+    e.t1 = _mm512_loadu_si512 (p->lut + 64);
+    e.t2 = _mm512_loadu_si512 (p->lut + 128);
+    e.t3 = _mm512_loadu_si512 (p->lut + 192);
+  } else {
+    e.t0 = e.t1 = e.t2 = e.t3 = _mm512_setzero_si512 ();
+  }
+
+  int64_t q_begin = (int64_t) y0 * p->out_w, q_end = (int64_t) y1 * p->out_w;
+  for (int32_t blk0 = 0; blk0 < l.nb; blk0 += l.cbmax) {
+    int32_t cb = l.nb - blk0 < l.cbmax ? l.nb - blk0 : l.cbmax;
+    const int8_t *wc = (const int8_t *) packed + (size_t) blk0 * l.blk_bytes;
+    const blk_consts *kc = (const blk_consts *) (
+      wc + (size_t) cb * p->kh * l.groups * 64);
+    tile_fn fn = tiles[cb];
+    int n = tile_pixels[cb];
+    for (int64_t q = q_begin; q < q_end; q += n) {
+      int nvalid = q_end - q < n ? (int) (q_end - q) : n;
+      fn (&sc, wc, kc, l.groups, blk0, q, nvalid, out, &e);
+    }
+  }
+}

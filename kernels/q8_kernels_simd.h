@@ -1,0 +1,19 @@
+/* q8_kernels_simd.h - the SIMD kernels of kernels/<isa>/ that dispatch.c
+ * puts in its tables.  Each ISA's functions exist only when meson built
+ * that ISA's library (Q8_HAVE_<ISA> is then defined for dispatch.c). */
+#ifndef Q8_KERNELS_SIMD_H
+#define Q8_KERNELS_SIMD_H
+
+#include "q8_kernels.h"
+
+/* Generic convolution (groups = 1, padded kw * in_c <= 2048): vpdpbusd,
+ * 16-channel blocks, x + 128 compensated in the packed bias. */
+int q8_s8_conv2d_accepts__avx512vnni (const q8_conv_params *p);
+size_t q8_s8_conv2d_packed_size__avx512vnni (const q8_conv_params *p);
+void q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
+                                    const int32_t *bias, void *packed);
+void q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p,
+                                       const void *packed, const int8_t *in,
+                                       int8_t *out, int32_t y0, int32_t y1);
+
+#endif /* Q8_KERNELS_SIMD_H */
