@@ -27,16 +27,22 @@
 
 #include "q8_kernels.h"
 
-/* Largest padded span (kw * in_c rounded up) a SIMD kernel accepts, and
- * most pixels in one tile: the gathered spans of a tile live on the stack
- * (Q8_SPAN_TILE * Q8_SPAN_MAX bytes). */
+/* Largest padded span (kw * in_c rounded up) a SIMD kernel accepts, most
+ * pixels in one tile, and the stack bytes for gathered spans: a tile
+ * prepares the spans of as many kernel rows as fit Q8_SPAN_BUF at once
+ * (all of them for small layers), so that its accumulators stay in
+ * registers across the whole kernel. */
 #define Q8_SPAN_MAX 2048
 #define Q8_SPAN_TILE 16
+#define Q8_SPAN_BUF 32768
+#define Q8_SPAN_ROWS 16
 
 #if defined(__GNUC__)
 #define Q8_ALWAYS_INLINE inline __attribute__ ((always_inline))
+#define Q8_NOINLINE __attribute__ ((noinline))
 #else
 #define Q8_ALWAYS_INLINE inline
+#define Q8_NOINLINE
 #endif
 
 typedef struct {
@@ -44,8 +50,10 @@ typedef struct {
   const int8_t *in;
   int32_t span;            /* kw * in_c, the bytes a span really has */
   int32_t span_pad;        /* span rounded up to the kernel's K step */
+  int32_t tile;            /* most pixels per tile */
+  int32_t rows;            /* kernel rows prepared at once */
   const int8_t *zp_span;   /* span_pad bytes equal to the zero point */
-  int8_t *edge;            /* Q8_SPAN_TILE gather buffers, span_pad apart */
+  int8_t *edge;            /* Q8_SPAN_BUF bytes of gather buffers */
 } q8_span_ctx;
 
 /* Rounds the span of p up to a multiple of step. */
@@ -57,64 +65,96 @@ q8_span_padded (const q8_conv_params *p, int32_t step)
 }
 
 /* zp_buf and edge_buf are caller (stack) buffers of at least span_pad and
- * Q8_SPAN_TILE * span_pad bytes. */
+ * Q8_SPAN_BUF bytes; tile is the kernel's most pixels per tile. */
 static inline void
 q8_span_init (q8_span_ctx *c, const q8_conv_params *p, const int8_t *in,
-              int32_t step, int8_t *zp_buf, int8_t *edge_buf)
+              int32_t step, int32_t tile, int8_t *zp_buf, int8_t *edge_buf)
 {
   c->p = p;
   c->in = in;
   c->span = p->kw * p->in_c;
   c->span_pad = q8_span_padded (p, step);
+  c->tile = tile;
+  c->rows = Q8_SPAN_BUF / (tile * c->span_pad);
+  if (c->rows > Q8_SPAN_ROWS)
+    c->rows = Q8_SPAN_ROWS;
+  if (c->rows > p->kh)
+    c->rows = p->kh;
   memset (zp_buf, (int) p->in_zp, (size_t) c->span_pad);
   c->zp_span = zp_buf;
   c->edge = edge_buf;
 }
 
-/* Fills ptr[0..n) with the spans of kernel row ky for output pixels
- * q0 .. q0 + nvalid - 1 (pixels numbered y * out_w + x); the n - nvalid
- * unused slots repeat the first span so that a full tile can be computed
- * and its extra results dropped. */
-static inline void
-q8_span_rows (const q8_span_ctx *c, int64_t q0, int n, int nvalid, int ky,
-              const int8_t **ptr)
+/* Fills ptr[r * Q8_SPAN_TILE + j], r < nky, with the span of kernel row
+ * ky0 + r for output pixel q0 + j, j < nvalid (pixels numbered
+ * y * out_w + x); the slots j in [nvalid, n) repeat the first span so that
+ * a full tile can be computed and its extra results dropped.  Out of line:
+ * it may call memcpy, and calls cost a kernel its registers. */
+static Q8_NOINLINE void
+q8_span_rows (const q8_span_ctx *c, int64_t q0, int n, int nvalid, int ky0,
+              int nky, const int8_t **ptr)
 {
   const q8_conv_params *p = c->p;
-  int32_t oy = (int32_t) (q0 / p->out_w);
-  int32_t ox = (int32_t) (q0 % p->out_w);
-  size_t ic = (size_t) p->in_c;
+  const int32_t oy0 = (int32_t) (q0 / p->out_w);
+  const int32_t ox0 = (int32_t) (q0 % p->out_w);
+  const size_t ic = (size_t) p->in_c;
+  /* The whole tile inside one output row, every span horizontally inside
+   * the input and in place: the common case, without per-pixel tests. */
+  const int one_row = ox0 + nvalid <= p->out_w && p->dilation_w == 1
+    && ox0 * p->stride_w - p->pad_left >= 0
+    && (ox0 + nvalid - 1) * p->stride_w - p->pad_left + p->kw <= p->in_w;
 
-  for (int j = 0; j < nvalid; j++) {
-    int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-    int32_t ix0 = ox * p->stride_w - p->pad_left;
-    if (iy < 0 || iy >= p->in_h) {
-      ptr[j] = c->zp_span;
-    } else {
-      const int8_t *row = c->in + (size_t) iy * (size_t) p->in_w * ic;
-      int32_t last = ix0 + (p->kw - 1) * p->dilation_w;
-      if (p->dilation_w == 1 && ix0 >= 0 && last < p->in_w) {
-        ptr[j] = row + (size_t) ix0 * ic;
+  for (int r = 0; r < nky; r++) {
+    const int32_t ky = ky0 + r;
+    const int8_t **pr = ptr + r * Q8_SPAN_TILE;
+    int32_t oy = oy0, ox = ox0;
+    if (one_row) {
+      int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+      if (iy < 0 || iy >= p->in_h) {
+        for (int j = 0; j < nvalid; j++)
+          pr[j] = c->zp_span;
       } else {
-        int8_t *e = c->edge + (size_t) j * (size_t) c->span_pad;
-        for (int32_t kx = 0; kx < p->kw; kx++) {
-          int32_t ix = ix0 + kx * p->dilation_w;
-          if (ix >= 0 && ix < p->in_w)
-            memcpy (e + kx * ic, row + (size_t) ix * ic, ic);
-          else
-            memset (e + kx * ic, (int) p->in_zp, ic);
+        const int8_t *s = c->in + ((size_t) iy * (size_t) p->in_w
+                                   + (size_t) (ox * p->stride_w
+                                               - p->pad_left)) * ic;
+        size_t step = (size_t) p->stride_w * ic;
+        for (int j = 0; j < nvalid; j++)
+          pr[j] = s + (size_t) j * step;
+      }
+    } else {
+      for (int j = 0; j < nvalid; j++) {
+        int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+        int32_t ix0 = ox * p->stride_w - p->pad_left;
+        int32_t last = ix0 + (p->kw - 1) * p->dilation_w;
+        if (iy < 0 || iy >= p->in_h) {
+          pr[j] = c->zp_span;
+        } else if (p->dilation_w == 1 && ix0 >= 0 && last < p->in_w) {
+          pr[j] = c->in + ((size_t) iy * (size_t) p->in_w + (size_t) ix0)
+                          * ic;
+        } else {
+          const int8_t *row = c->in + (size_t) iy * (size_t) p->in_w * ic;
+          int8_t *e = c->edge + ((size_t) r * (size_t) c->tile + (size_t) j)
+                                * (size_t) c->span_pad;
+          for (int32_t kx = 0; kx < p->kw; kx++) {
+            int32_t ix = ix0 + kx * p->dilation_w;
+            if (ix >= 0 && ix < p->in_w)
+              memcpy (e + kx * ic, row + (size_t) ix * ic, ic);
+            else
+              memset (e + kx * ic, (int) p->in_zp, ic);
+          }
+          memset (e + c->span, (int) p->in_zp,
+                  (size_t) (c->span_pad - c->span));
+          pr[j] = e;
         }
-        memset (e + c->span, (int) p->in_zp,
-                (size_t) (c->span_pad - c->span));
-        ptr[j] = e;
+        if (++ox == p->out_w) {
+          ox = 0;
+          oy++;
+        }
       }
     }
-    if (++ox == p->out_w) {
-      ox = 0;
-      oy++;
-    }
+    for (int j = nvalid; j < n; j++)
+      pr[j] = pr[0];
   }
-  for (int j = nvalid; j < n; j++)
-    ptr[j] = ptr[0];
 }
 
 /* Sum of the weights of output channel oc (OHWI, groups = 1). */

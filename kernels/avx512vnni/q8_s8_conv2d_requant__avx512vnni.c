@@ -126,13 +126,13 @@ q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
 
 /* Per-run constants of the epilogue. */
 typedef struct {
-  __m512i lo64, hi64;      /* act_min - out_zp, act_max - out_zp */
-  __m512i zp32;
+  __m512i zp64;            /* out_zp in 64-bit lanes */
+  __m512i act_min, act_max; /* bytes */
   __m512i t0, t1, t2, t3;  /* the fused table, 4 x 64 entries */
-  int has_lut;
 } epilogue;
 
-/* Rule R for 16 accumulators, then + zp and narrowing to int8. */
+/* Rule R for 16 accumulators, plus out_zp, saturated to int8 (exactly the
+ * clamp to [-128, 127] of the exact 64-bit value). */
 static Q8_ALWAYS_INLINE __m128i
 requant16 (__m512i acc, const blk_consts *k, const epilogue *e)
 {
@@ -144,23 +144,21 @@ requant16 (__m512i acc, const blk_consts *k, const epilogue *e)
   odd = _mm512_add_epi64 (odd, _mm512_load_si512 (k->round_odd));
   even = _mm512_srav_epi64 (even, _mm512_load_si512 (k->shift_even));
   odd = _mm512_srav_epi64 (odd, _mm512_load_si512 (k->shift_odd));
-  even = _mm512_min_epi64 (_mm512_max_epi64 (even, e->lo64), e->hi64);
-  odd = _mm512_min_epi64 (_mm512_max_epi64 (odd, e->lo64), e->hi64);
-  /* Both now fit int32: keep each 64-bit lane's low half, interleaved. */
-  __m512i t = _mm512_mask_blend_epi32 (0xAAAA, even,
-                                       _mm512_slli_epi64 (odd, 32));
-  t = _mm512_add_epi32 (t, e->zp32);
-  __m128i v = _mm512_cvtepi32_epi8 (t);
-  if (e->has_lut) {
-    /* Index x + 128: bits 0-6 pick within a half, bit 7 picks the half. */
-    __m512i idx = _mm512_castsi128_si512 (
-      _mm_xor_si128 (v, _mm_set1_epi8 ((char) 0x80)));
-    __m512i lo = _mm512_permutex2var_epi8 (e->t0, idx, e->t1);
-    __m512i hi = _mm512_permutex2var_epi8 (e->t2, idx, e->t3);
-    __mmask64 upper = _mm512_movepi8_mask (idx);
-    v = _mm512_castsi512_si128 (_mm512_mask_blend_epi8 (upper, lo, hi));
-  }
-  return v;
+  even = _mm512_add_epi64 (even, e->zp64);
+  odd = _mm512_add_epi64 (odd, e->zp64);
+  return _mm_unpacklo_epi8 (_mm512_cvtsepi64_epi8 (even),
+                            _mm512_cvtsepi64_epi8 (odd));
+}
+
+/* table[x + 128] for 64 bytes: bits 0-6 of the index pick within a half
+ * of the table, bit 7 picks the half. */
+static Q8_ALWAYS_INLINE __m512i
+lut64 (__m512i v, const epilogue *e)
+{
+  __m512i idx = _mm512_xor_si512 (v, _mm512_set1_epi8 ((char) 0x80));
+  __m512i lo = _mm512_permutex2var_epi8 (e->t0, idx, e->t1);
+  __m512i hi = _mm512_permutex2var_epi8 (e->t2, idx, e->t3);
+  return _mm512_mask_blend_epi8 (_mm512_movepi8_mask (idx), lo, hi);
 }
 
 /* One tile: N pixels from q, of a chunk of CB blocks starting at block
@@ -169,55 +167,73 @@ requant16 (__m512i acc, const blk_consts *k, const epilogue *e)
 static Q8_ALWAYS_INLINE void
 tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
       int32_t groups, int32_t blk0, int64_t q, int nvalid, int8_t *out,
-      const epilogue *e, const int CB, const int N)
+      const epilogue *e, const int CB, const int N, const int LUT)
 {
   const q8_conv_params *p = sc->p;
   const __m512i x80 = _mm512_set1_epi8 ((char) 0x80);
   /* Fixed sizes: only [N][CB] is used, all with constant indices, so the
    * compiler keeps them in registers. */
   __m512i acc[Q8_SPAN_TILE][CHUNK_MAX];
+  const int8_t *ptr[Q8_SPAN_ROWS * Q8_SPAN_TILE];
 
+  /* Accumulators start after the first call: nothing to save across it. */
+  int32_t ky0 = 0;
+  int nky = p->kh < sc->rows ? p->kh : sc->rows;
+  q8_span_rows (sc, q, N, nvalid, 0, nky, ptr);
 #pragma GCC unroll 16
   for (int j = 0; j < N; j++)
 #pragma GCC unroll 4
     for (int b = 0; b < CB; b++)
       acc[j][b] = _mm512_load_si512 (kc[b].bias);
 
-  for (int32_t ky = 0; ky < p->kh; ky++) {
-    const int8_t *ptr[Q8_SPAN_TILE];
-    q8_span_rows (sc, q, N, nvalid, ky, ptr);
-    const int8_t *wk = wc + (size_t) ky * groups * CB * 64;
-    for (int32_t g = 0; g < groups; g++) {
-      __m512i wv[CHUNK_MAX];
-#pragma GCC unroll 4
-      for (int b = 0; b < CB; b++)
-        wv[b] = _mm512_load_si512 (wk + ((size_t) g * CB + b) * 64);
-#pragma GCC unroll 16
-      for (int j = 0; j < N; j++) {
-        int32_t x4;
-        memcpy (&x4, ptr[j] + 4 * g, 4);
-        __m512i xu = _mm512_xor_si512 (_mm512_set1_epi32 (x4), x80);
+  for (;;) {
+    for (int r = 0; r < nky; r++) {
+      const int8_t **pr = ptr + r * Q8_SPAN_TILE;
+      const int8_t *wk = wc + (size_t) (ky0 + r) * groups * CB * 64;
+      for (int32_t g = 0; g < groups; g++) {
+        __m512i wv[CHUNK_MAX];
 #pragma GCC unroll 4
         for (int b = 0; b < CB; b++)
-          acc[j][b] = _mm512_dpbusd_epi32 (acc[j][b], xu, wv[b]);
+          wv[b] = _mm512_load_si512 (wk + ((size_t) g * CB + b) * 64);
+#pragma GCC unroll 16
+        for (int j = 0; j < N; j++) {
+          int32_t x4;
+          memcpy (&x4, pr[j] + 4 * g, 4);
+          __m512i xu = _mm512_xor_si512 (_mm512_set1_epi32 (x4), x80);
+#pragma GCC unroll 4
+          for (int b = 0; b < CB; b++)
+            acc[j][b] = _mm512_dpbusd_epi32 (acc[j][b], xu, wv[b]);
+        }
       }
     }
+    ky0 += nky;
+    if (ky0 >= p->kh)
+      break;
+    nky = p->kh - ky0 < sc->rows ? p->kh - ky0 : sc->rows;
+    q8_span_rows (sc, q, N, nvalid, ky0, nky, ptr);
   }
 
+  /* One pixel's CB blocks side by side in a zmm: clamp, table and a
+   * single store (masked to the channels that exist). */
   int32_t oc_left = p->out_c - blk0 * 16;
-#pragma GCC unroll 4
-  for (int b = 0; b < CB; b++) {
-    int32_t n = oc_left - b * 16;
-    __mmask16 m = n >= 16 ? (__mmask16) 0xFFFF
-                          : (__mmask16) ((1u << n) - 1);
+  __mmask64 m = oc_left >= 64 ? ~(__mmask64) 0
+                              : ((__mmask64) 1 << oc_left) - 1;
 #pragma GCC unroll 16
-    for (int j = 0; j < N; j++) {
-      if (j < nvalid) {
-        __m128i v = requant16 (acc[j][b], &kc[b], e);
-        int8_t *o = out + (size_t) (q + j) * (size_t) p->out_c
-                    + (size_t) (blk0 + b) * 16;
-        _mm_mask_storeu_epi8 (o, m, v);
-      }
+  for (int j = 0; j < N; j++) {
+    if (j < nvalid) {
+      __m512i v = _mm512_castsi128_si512 (requant16 (acc[j][0], &kc[0], e));
+      if (CB > 1)
+        v = _mm512_inserti32x4 (v, requant16 (acc[j][1], &kc[1], e), 1);
+      if (CB > 2)
+        v = _mm512_inserti32x4 (v, requant16 (acc[j][2], &kc[2], e), 2);
+      if (CB > 3)
+        v = _mm512_inserti32x4 (v, requant16 (acc[j][3], &kc[3], e), 3);
+      v = _mm512_min_epi8 (_mm512_max_epi8 (v, e->act_min), e->act_max);
+      if (LUT)
+        v = lut64 (v, e);
+      int8_t *o = out + (size_t) (q + j) * (size_t) p->out_c
+                  + (size_t) blk0 * 16;
+      _mm512_mask_storeu_epi8 (o, m, v);
     }
   }
 }
@@ -227,22 +243,27 @@ typedef void (*tile_fn) (const q8_span_ctx *sc, const int8_t *wc,
                          int64_t q, int nvalid, int8_t *out,
                          const epilogue *e);
 
-#define DEFINE_TILE(CB, N)                                                  \
+#define DEFINE_TILE(CB, N, LUT)                                             \
   static void                                                               \
-  tile_##CB (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc, \
-             int32_t groups, int32_t blk0, int64_t q, int nvalid,          \
-             int8_t *out, const epilogue *e)                                \
+  tile_##CB##_##LUT (const q8_span_ctx *sc, const int8_t *wc,               \
+                     const blk_consts *kc, int32_t groups, int32_t blk0,   \
+                     int64_t q, int nvalid, int8_t *out, const epilogue *e) \
   {                                                                         \
-    tile (sc, wc, kc, groups, blk0, q, nvalid, out, e, CB, N);              \
+    tile (sc, wc, kc, groups, blk0, q, nvalid, out, e, CB, N, LUT);         \
   }
 
-DEFINE_TILE (1, 16)
-DEFINE_TILE (2, 12)
-DEFINE_TILE (3, 8)
-DEFINE_TILE (4, 6)
+DEFINE_TILE (1, 16, 0)
+DEFINE_TILE (2, 12, 0)
+DEFINE_TILE (3, 8, 0)
+DEFINE_TILE (4, 6, 0)
+DEFINE_TILE (1, 16, 1)
+DEFINE_TILE (2, 12, 1)
+DEFINE_TILE (3, 8, 1)
+DEFINE_TILE (4, 6, 1)
 
-static const tile_fn tiles[CHUNK_MAX + 1] = {
-  NULL, tile_1, tile_2, tile_3, tile_4
+static const tile_fn tiles[2][CHUNK_MAX + 1] = {
+  { NULL, tile_1_0, tile_2_0, tile_3_0, tile_4_0 },
+  { NULL, tile_1_1, tile_2_1, tile_3_1, tile_4_1 },
 };
 static const int tile_pixels[CHUNK_MAX + 1] = { 0, 16, 12, 8, 6 };
 
@@ -253,16 +274,16 @@ q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
 {
   layout l = get_layout (p);
   int8_t zp_buf[Q8_SPAN_MAX] __attribute__ ((aligned (64)));
-  int8_t edge_buf[Q8_SPAN_TILE * Q8_SPAN_MAX] __attribute__ ((aligned (64)));
+  int8_t edge_buf[Q8_SPAN_BUF] __attribute__ ((aligned (64)));
   q8_span_ctx sc;
-  q8_span_init (&sc, p, in, 4, zp_buf, edge_buf);
+  q8_span_init (&sc, p, in, 4, Q8_SPAN_TILE, zp_buf, edge_buf);
 
   epilogue e;
-  e.lo64 = _mm512_set1_epi64 (p->act_min - p->out_zp);
-  e.hi64 = _mm512_set1_epi64 (p->act_max - p->out_zp);
-  e.zp32 = _mm512_set1_epi32 (p->out_zp);
-  e.has_lut = p->lut != NULL;
-  if (e.has_lut) {
+  e.zp64 = _mm512_set1_epi64 (p->out_zp);
+  e.act_min = _mm512_set1_epi8 ((char) p->act_min);
+  e.act_max = _mm512_set1_epi8 ((char) p->act_max);
+  const int has_lut = p->lut != NULL;
+  if (has_lut) {
     e.t0 = _mm512_loadu_si512 (p->lut);
     e.t1 = _mm512_loadu_si512 (p->lut + 64);
     e.t2 = _mm512_loadu_si512 (p->lut + 128);
@@ -277,7 +298,7 @@ q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
     const int8_t *wc = (const int8_t *) packed + (size_t) blk0 * l.blk_bytes;
     const blk_consts *kc = (const blk_consts *) (
       wc + (size_t) cb * p->kh * l.groups * 64);
-    tile_fn fn = tiles[cb];
+    tile_fn fn = tiles[has_lut][cb];
     int n = tile_pixels[cb];
     for (int64_t q = q_begin; q < q_end; q += n) {
       int nvalid = q_end - q < n ? (int) (q_end - q) : n;
