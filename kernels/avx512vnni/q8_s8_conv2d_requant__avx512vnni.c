@@ -5,11 +5,12 @@
  * of 16 (one zmm of int32 accumulators each) and blocks into chunks of up
  * to four; a tile computes N output pixels of one chunk:
  *
- *   chunk of 1 block: 16 pixels,  2 blocks: 12,  3 blocks: 8,  4 blocks: 6
+ *   chunk of 1 block: 12 pixels,  2 blocks: 12,  3 blocks: 8,  4 blocks: 6
  *
- * (at most 24 accumulators, leaving registers for the weights).  For each
- * kernel row and each group of 4 span bytes, a pixel's 4 input bytes are
- * broadcast to all lanes and multiplied with 16 output channels x 4 weights.
+ * (at most 24 accumulators and 12 input pointers, which fit the zmm and
+ * general registers).  For each kernel row and each group of 4 span bytes,
+ * a pixel's 4 input bytes are broadcast to all lanes and multiplied with
+ * 16 output channels x 4 weights.
  *
  * vpdpbusd multiplies unsigned by signed bytes, so activations enter as
  * x + 128 (x ^ 0x80) and the packed bias is
@@ -19,9 +20,18 @@
  * (|bias| + 512 * sum|w| < 2^31), and vpdpbusd adds modulo 2^32 anyway, so
  * only the final, true accumulator matters.
  *
+ * With fewer than 16 output channels (the last layer of ESPCN: r^2 = 4, 9)
+ * a lane is free, and the "sum form" avoids the XOR per broadcast: the
+ * weights become the unsigned operand (w + 128), the input bytes the
+ * signed one, broadcast straight from memory, and lane 15 has weights 1 so
+ * it accumulates sum(x); the epilogue subtracts 128 * sum(x).  Here
+ * bias' = bias - in_zp * sum(w), and everything is exact modulo 2^32.
+ *
  * Requantization is rule R in 64 bits (vpmuldq on even and odd lanes,
- * per-lane rounding constant and vpsravq), clamped in 64 bits, so every
- * shift 1..62 is exact.  A fused table is applied with vpermi2b (VBMI).
+ * per-lane rounding constant and vpsravq), plus out_zp, then saturating
+ * narrowing to int8, which equals the clamp of the exact value; so every
+ * shift 1..62 is exact.  Then the activation clamp, and a fused table with
+ * vpermi2b (VBMI), once per pixel on up to 64 channels.
  *
  * Packed layout (64-byte aligned), chunk after chunk; a chunk of cb blocks:
  *   int8  w[kh][G][cb][16 lanes][4]    G = span_pad / 4, zero padded
@@ -42,12 +52,14 @@ typedef struct {
 } blk_consts;
 
 #define CHUNK_MAX 4
+#define SUM_TILE 12
 
 typedef struct {
   int32_t nb;        /* blocks of 16 output channels */
   int32_t cbmax;     /* blocks per chunk (the last chunk may have fewer) */
   int32_t groups;    /* G: groups of 4 span bytes per kernel row */
   size_t blk_bytes;  /* packed bytes per block */
+  int sum;           /* the sum-lane form (below) */
 } layout;
 
 static layout
@@ -58,6 +70,7 @@ get_layout (const q8_conv_params *p)
   l.cbmax = l.nb < CHUNK_MAX ? l.nb : CHUNK_MAX;
   l.groups = q8_span_padded (p, 4) / 4;
   l.blk_bytes = (size_t) p->kh * (size_t) l.groups * 64 + sizeof (blk_consts);
+  l.sum = p->out_c < 16;
   return l;
 }
 
@@ -96,8 +109,13 @@ q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
         for (int32_t lane = 0; lane < 16; lane++)
           for (int32_t i = 0; i < 4; i++) {
             int32_t oc = bi * 16 + lane, s = g * 4 + i;
-            dst[lane * 4 + i] = oc < p->out_c && s < span
-              ? w[(size_t) oc * per_oc + (size_t) ky * span + s] : 0;
+            int32_t v = 0;
+            if (s < span && oc < p->out_c)
+              v = w[(size_t) oc * per_oc + (size_t) ky * span + s]
+                  + (l.sum ? 128 : 0); /* unsigned in the sum form */
+            else if (s < span && l.sum && lane == 15)
+              v = 1;
+            dst[lane * 4 + i] = (int8_t) (uint8_t) v;
           }
       }
 
@@ -106,7 +124,8 @@ q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
       int32_t bs = 0, m = 0, r = 1;
       if (oc < p->out_c) {
         int64_t bb = (bias != NULL ? bias[oc] : 0)
-                     - (int64_t) (p->in_zp + 128) * q8_span_weight_sum (p, w, oc);
+                     - (int64_t) (p->in_zp + (l.sum ? 0 : 128))
+                       * q8_span_weight_sum (p, w, oc);
         bs = (int32_t) bb; /* in int32 by the accumulator bound */
         m = p->mult[oc];
         r = p->shift[oc];
@@ -167,7 +186,8 @@ lut64 (__m512i v, const epilogue *e)
 static Q8_ALWAYS_INLINE void
 tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
       int32_t groups, int32_t blk0, int64_t q, int nvalid, int8_t *out,
-      const epilogue *e, const int CB, const int N, const int LUT)
+      const epilogue *e, const int CB, const int N, const int LUT,
+      const int SUM)
 {
   const q8_conv_params *p = sc->p;
   const __m512i x80 = _mm512_set1_epi8 ((char) 0x80);
@@ -197,12 +217,20 @@ tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
           wv[b] = _mm512_load_si512 (wk + ((size_t) g * CB + b) * 64);
 #pragma GCC unroll 16
         for (int j = 0; j < N; j++) {
-          int32_t x4;
-          memcpy (&x4, pr[j] + 4 * g, 4);
-          __m512i xu = _mm512_xor_si512 (_mm512_set1_epi32 (x4), x80);
+          if (SUM) {
+            /* The signed operand broadcast straight from memory (GCC does
+             * not fold the broadcast into vpdpbusd by itself). */
+            __asm__ ("vpdpbusd %2%{1to16%}, %1, %0"
+                     : "+v" (acc[j][0])
+                     : "v" (wv[0]), "m" (*(const int32_t *) (pr[j] + 4 * g)));
+          } else {
+            int32_t x4;
+            memcpy (&x4, pr[j] + 4 * g, 4);
+            __m512i xu = _mm512_xor_si512 (_mm512_set1_epi32 (x4), x80);
 #pragma GCC unroll 4
-          for (int b = 0; b < CB; b++)
-            acc[j][b] = _mm512_dpbusd_epi32 (acc[j][b], xu, wv[b]);
+            for (int b = 0; b < CB; b++)
+              acc[j][b] = _mm512_dpbusd_epi32 (acc[j][b], xu, wv[b]);
+          }
         }
       }
     }
@@ -221,6 +249,12 @@ tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
 #pragma GCC unroll 16
   for (int j = 0; j < N; j++) {
     if (j < nvalid) {
+      if (SUM) {
+        /* Lane 15 holds sum(x): remove the 128 * sum(x) of w + 128. */
+        __m512i sx = _mm512_permutexvar_epi32 (_mm512_set1_epi32 (15),
+                                               acc[j][0]);
+        acc[j][0] = _mm512_sub_epi32 (acc[j][0], _mm512_slli_epi32 (sx, 7));
+      }
       __m512i v = _mm512_castsi128_si512 (requant16 (acc[j][0], &kc[0], e));
       if (CB > 1)
         v = _mm512_inserti32x4 (v, requant16 (acc[j][1], &kc[1], e), 1);
@@ -243,29 +277,31 @@ typedef void (*tile_fn) (const q8_span_ctx *sc, const int8_t *wc,
                          int64_t q, int nvalid, int8_t *out,
                          const epilogue *e);
 
-#define DEFINE_TILE(CB, N, LUT)                                             \
+#define DEFINE_TILE(NAME, CB, N, LUT, SUM)                                 \
   static void                                                               \
-  tile_##CB##_##LUT (const q8_span_ctx *sc, const int8_t *wc,               \
-                     const blk_consts *kc, int32_t groups, int32_t blk0,   \
-                     int64_t q, int nvalid, int8_t *out, const epilogue *e) \
+  NAME (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,     \
+        int32_t groups, int32_t blk0, int64_t q, int nvalid, int8_t *out,  \
+        const epilogue *e)                                                  \
   {                                                                         \
-    tile (sc, wc, kc, groups, blk0, q, nvalid, out, e, CB, N, LUT);         \
+    tile (sc, wc, kc, groups, blk0, q, nvalid, out, e, CB, N, LUT, SUM);    \
   }
 
-DEFINE_TILE (1, 16, 0)
-DEFINE_TILE (2, 12, 0)
-DEFINE_TILE (3, 8, 0)
-DEFINE_TILE (4, 6, 0)
-DEFINE_TILE (1, 16, 1)
-DEFINE_TILE (2, 12, 1)
-DEFINE_TILE (3, 8, 1)
-DEFINE_TILE (4, 6, 1)
+DEFINE_TILE (tile_1_0, 1, 12, 0, 0)
+DEFINE_TILE (tile_2_0, 2, 12, 0, 0)
+DEFINE_TILE (tile_3_0, 3, 8, 0, 0)
+DEFINE_TILE (tile_4_0, 4, 6, 0, 0)
+DEFINE_TILE (tile_1_1, 1, 12, 1, 0)
+DEFINE_TILE (tile_2_1, 2, 12, 1, 0)
+DEFINE_TILE (tile_3_1, 3, 8, 1, 0)
+DEFINE_TILE (tile_4_1, 4, 6, 1, 0)
+DEFINE_TILE (tile_sum_0, 1, SUM_TILE, 0, 1)
+DEFINE_TILE (tile_sum_1, 1, SUM_TILE, 1, 1)
 
 static const tile_fn tiles[2][CHUNK_MAX + 1] = {
-  { NULL, tile_1_0, tile_2_0, tile_3_0, tile_4_0 },
-  { NULL, tile_1_1, tile_2_1, tile_3_1, tile_4_1 },
+  { tile_sum_0, tile_1_0, tile_2_0, tile_3_0, tile_4_0 },
+  { tile_sum_1, tile_1_1, tile_2_1, tile_3_1, tile_4_1 },
 };
-static const int tile_pixels[CHUNK_MAX + 1] = { 0, 16, 12, 8, 6 };
+static const int tile_pixels[CHUNK_MAX + 1] = { SUM_TILE, 12, 12, 8, 6 };
 
 void
 q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
@@ -298,8 +334,9 @@ q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
     const int8_t *wc = (const int8_t *) packed + (size_t) blk0 * l.blk_bytes;
     const blk_consts *kc = (const blk_consts *) (
       wc + (size_t) cb * p->kh * l.groups * 64);
-    tile_fn fn = tiles[has_lut][cb];
-    int n = tile_pixels[cb];
+    int kind = l.sum ? 0 : cb;
+    tile_fn fn = tiles[has_lut][kind];
+    int n = tile_pixels[kind];
     for (int64_t q = q_begin; q < q_end; q += n) {
       int nvalid = q_end - q < n ? (int) (q_end - q) : n;
       fn (&sc, wc, kc, l.groups, blk0, q, nvalid, out, &e);
