@@ -38,6 +38,35 @@ static const q8_kernel_table table_scalar = {
   .resize = q8_s8_resize__scalar,
 };
 
+#if defined(Q8_HAVE_AVX2)
+static const q8_conv_ukernel conv_avx2 = {
+  .name = "q8_s8_conv2d_requant__avx2",
+  .isa = Q8_ISA_AVX2,
+  .accepts = q8_s8_conv2d_accepts__avx2,
+  .packed_size = q8_s8_conv2d_packed_size__avx2,
+  .pack = q8_s8_conv2d_pack__avx2,
+  .run = q8_s8_conv2d_requant__avx2,
+};
+
+static const q8_conv_ukernel *const conv_list_avx2[] = {
+  &conv_avx2, &conv_scalar
+};
+
+static const q8_kernel_table table_avx2 = {
+  .isa = Q8_ISA_AVX2,
+  .conv = conv_list_avx2,
+  .n_conv = sizeof conv_list_avx2 / sizeof conv_list_avx2[0],
+  .lut = q8_s8_lut__scalar,
+  .lut_channels = q8_s8_lut_channels__scalar,
+  .add = q8_s8_add_requant__scalar,
+  .rescale = q8_rescale__scalar,
+  .depth_to_space = q8_s8_depth_to_space__scalar,
+  .maxpool = q8_s8_maxpool__scalar,
+  .avgpool = q8_s8_avgpool__scalar,
+  .resize = q8_s8_resize__scalar,
+};
+#endif
+
 #if defined(Q8_HAVE_AVX512VNNI)
 static const q8_conv_ukernel conv_avx512vnni = {
   .name = "q8_s8_conv2d_requant__avx512vnni",
@@ -81,6 +110,9 @@ static const char *const isa_names[Q8_ISA_COUNT] = {
 /* Tables by ISA; NULL where this build has no kernels for it. */
 static const q8_kernel_table *const tables[Q8_ISA_COUNT] = {
   [Q8_ISA_SCALAR] = &table_scalar,
+#if defined(Q8_HAVE_AVX2)
+  [Q8_ISA_AVX2] = &table_avx2,
+#endif
 #if defined(Q8_HAVE_AVX512VNNI)
   [Q8_ISA_AVX512VNNI] = &table_avx512vnni,
 #endif

@@ -76,6 +76,8 @@ q8_span_init (q8_span_ctx *c, const q8_conv_params *p, const int8_t *in,
   c->span_pad = q8_span_padded (p, step);
   c->tile = tile;
   c->rows = Q8_SPAN_BUF / (tile * c->span_pad);
+  if (c->rows < 1)
+    c->rows = 1; /* unreachable while tile * Q8_SPAN_MAX <= Q8_SPAN_BUF */
   if (c->rows > Q8_SPAN_ROWS)
     c->rows = Q8_SPAN_ROWS;
   if (c->rows > p->kh)

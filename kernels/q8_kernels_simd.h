@@ -16,4 +16,14 @@ void q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p,
                                        const void *packed, const int8_t *in,
                                        int8_t *out, int32_t y0, int32_t y1);
 
+/* Generic convolution (groups = 1, padded kw * in_c <= 1024): int16
+ * vpmaddwd on widened spans, 16-channel tiles, scalar epilogue. */
+int q8_s8_conv2d_accepts__avx2 (const q8_conv_params *p);
+size_t q8_s8_conv2d_packed_size__avx2 (const q8_conv_params *p);
+void q8_s8_conv2d_pack__avx2 (const q8_conv_params *p, const int8_t *w,
+                              const int32_t *bias, void *packed);
+void q8_s8_conv2d_requant__avx2 (const q8_conv_params *p, const void *packed,
+                                 const int8_t *in, int8_t *out, int32_t y0,
+                                 int32_t y1);
+
 #endif /* Q8_KERNELS_SIMD_H */
