@@ -88,32 +88,44 @@ tile (const q8_span_ctx *sc, const uint8_t *blk, size_t w_bytes,
   const q8_conv_params *p = sc->p;
   const int8_t *ptr[Q8_SPAN_ROWS * Q8_SPAN_TILE];
   int32x4_t acc[TILE][4];
+
+  /* Accumulators start after the first call: nothing to save across it. */
+  int32_t ky0 = 0;
+  int nky = p->kh < sc->rows ? p->kh : sc->rows;
+  q8_span_rows (sc, q, TILE, nvalid, 0, nky, ptr);
   for (int j = 0; j < TILE; j++)
     for (int k = 0; k < 4; k++)
       acc[j][k] = vdupq_n_s32 (0);
 
-  for (int32_t ky0 = 0; ky0 < p->kh; ky0 += sc->rows) {
-    int nky = p->kh - ky0 < sc->rows ? p->kh - ky0 : sc->rows;
-    q8_span_rows (sc, q, TILE, nvalid, ky0, nky, ptr);
+  for (;;) {
     for (int r = 0; r < nky; r++) {
       const int8_t *const *pr = ptr + r * Q8_SPAN_TILE;
       const int8_t *wk = (const int8_t *) blk
                          + (size_t) (ky0 + r) * 4 * (size_t) span16;
       for (int32_t s = 0; s < span16; s += 16) {
-        int8x16_t x[TILE], wv[4];
+        int8x16_t x[TILE];
+#pragma GCC unroll 4
         for (int j = 0; j < TILE; j++)
           x[j] = vld1q_s8 (pr[j] + s);
-        for (int k = 0; k < 4; k++)
-          wv[k] = vld1q_s8 (wk + (size_t) k * span16 + s);
-        for (int j = 0; j < TILE; j++)
-          for (int k = 0; k < 4; k++) {
-            int16x8_t prod = vmull_s8 (vget_low_s8 (x[j]),
-                                       vget_low_s8 (wv[k]));
-            prod = vmlal_high_s8 (prod, x[j], wv[k]);
+        /* One weight vector live at a time keeps the 16 accumulators, 4
+         * inputs and the products within the 32 registers (no spills). */
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+          int8x16_t wv = vld1q_s8 (wk + (size_t) k * span16 + s);
+#pragma GCC unroll 4
+          for (int j = 0; j < TILE; j++) {
+            int16x8_t prod = vmull_s8 (vget_low_s8 (x[j]), vget_low_s8 (wv));
+            prod = vmlal_high_s8 (prod, x[j], wv);
             acc[j][k] = vpadalq_s16 (acc[j][k], prod);
           }
+        }
       }
     }
+    ky0 += nky;
+    if (ky0 >= p->kh)
+      break;
+    nky = p->kh - ky0 < sc->rows ? p->kh - ky0 : sc->rows;
+    q8_span_rows (sc, q, TILE, nvalid, ky0, nky, ptr);
   }
 
   const int32_t *bias = (const int32_t *) (blk + w_bytes);

@@ -2,15 +2,17 @@
  * dot product (sdot), for Cortex-A76/A55 (Raspberry Pi 5, most phones).
  *
  * Any convolution with groups = 1 whose span (kw * in_c, see
- * q8_conv_spans.h) rounded up to 4 fits Q8_SPAN_MAX.  A tile is 5 output
- * pixels x 16 output channels (4 blocks of 4): 20 int32x4 accumulators.
+ * q8_conv_spans.h) rounded up to 4 fits Q8_SPAN_MAX.  A tile is 4 output
+ * pixels x 16 output channels (4 blocks of 4): 16 int32x4 accumulators.
  * Per 16 span bytes, each pixel's 16 bytes are loaded once and each of
  * their four 4-byte groups is multiplied by element (sdot v.4s, w.16b,
  * x.4b[lane]) with the 4 x 4 weights of every block:
  *
- *   5 loads of x + 16 loads of w + 80 sdot for 1280 multiply-accumulates
+ *   4 loads of x + 16 loads of w + 64 sdot for 1024 multiply-accumulates
  *
- * (12.7 per instruction; 16 is sdot's own).  sdot is signed x signed, so
+ * (85 instructions with the loop's own: 12.0 per instruction; 16 is
+ * sdot's own.  5 pixels would need 20 accumulators, and GCC then spills or
+ * copies registers and does worse).  sdot is signed x signed, so
  * the input is used as it is: the packed bias is bias - in_zp * sum(w),
  * padding read as in_zp contributes 0, and every partial sum is bounded by
  * |bias| + 256 * sum|w| < 2^31 (ARITHMETIC.md).
@@ -26,7 +28,7 @@
 #include "q8_conv_spans.h"
 #include "q8_kernels_simd.h"
 
-#define TILE 5
+#define TILE 4
 #define CHUNK 4
 
 typedef struct {
