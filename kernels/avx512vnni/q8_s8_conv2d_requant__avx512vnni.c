@@ -35,7 +35,9 @@
  *
  * Packed layout (64-byte aligned), chunk after chunk; a chunk of cb blocks:
  *   int8  w[kh][G][cb][16 lanes][4]    G = span_pad / 4, zero padded
+ *         (in the sum form: uint8 w + 128, and lane 15 all 1)
  *   then cb x blk_consts (below)
+ * It depends on in_zp and the rule R pairs, which load time knows.
  */
 #include <immintrin.h>
 
