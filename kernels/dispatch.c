@@ -199,6 +199,8 @@ detect (void)
   __builtin_cpu_init ();
   cpu_has[Q8_ISA_AVX2] = __builtin_cpu_supports ("avx2")
                          && __builtin_cpu_supports ("fma");
+  /* The AVX-512 path also uses VBMI (vpermi2b) for fused tables: Ice Lake,
+   * Zen 4 and later have it; Cascade Lake (VNNI without VBMI) runs AVX2. */
   cpu_has[Q8_ISA_AVX512VNNI] = __builtin_cpu_supports ("avx512bw")
                                && __builtin_cpu_supports ("avx512vl")
                                && __builtin_cpu_supports ("avx512vnni")
