@@ -149,8 +149,10 @@ cost_mse (const tstats *s, int a, int b)
   return e;
 }
 
-/* KL divergence between the histogram clipped to [a, b) and its
- * 256-level quantized version. */
+/* KL divergence between the histogram clipped to [a, b) (the clipped
+ * mass added to the edge bins) and its 256-level quantized version built
+ * from the bins inside only, so that clipping costs what it loses
+ * (TensorRT's entropy calibration, applied to both ends). */
 static double
 cost_kl (const tstats *s, int a, int b)
 {
@@ -161,26 +163,38 @@ cost_kl (const tstats *s, int a, int b)
   double kl = HUGE_VAL;
   if (!p || !qsum || !qnz)
     goto out;
+  double tot = 0;
   for (int i = 0; i < CV_BINS; i++) {
     int j = i < a ? 0 : i >= b ? n - 1 : i - a;
     p[j] += s->hist[i];
+    tot += s->hist[i];
   }
-  double tot = 0;
   for (int j = 0; j < n; j++) {
     int q = (int) ((int64_t) j * 256 / n);
-    qsum[q] += p[j];
-    qnz[q] += p[j] > 0;
-    tot += p[j];
+    double inside = s->hist[a + j];
+    qsum[q] += inside;
+    qnz[q] += inside > 0;
   }
   if (!(tot > 0))
+    goto out;
+  /* Q expanded over the bins, both distributions normalized. */
+  double qtot = 0;
+  for (int j = 0; j < n; j++) {
+    int q = (int) ((int64_t) j * 256 / n);
+    qtot += qnz[q] && s->hist[a + j] > 0 ? qsum[q] / qnz[q] : 0;
+  }
+  if (!(qtot > 0))
     goto out;
   kl = 0;
   for (int j = 0; j < n; j++) {
     if (p[j] == 0)
       continue;
     int q = (int) ((int64_t) j * 256 / n);
-    double qq = qsum[q] / qnz[q];
-    kl += p[j] / tot * log (p[j] / qq);
+    double qq = qnz[q] && s->hist[a + j] > 0 ? qsum[q] / qnz[q] : 0;
+    /* A bin Q leaves empty (clipped mass landing on an empty edge bin)
+     * gets a floor rather than an infinite divergence. */
+    qq = fmax (qq / qtot, 1e-6);
+    kl += p[j] / tot * log (p[j] / tot / qq);
   }
 out:
   free (p);
