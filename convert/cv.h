@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "q8.h"
 
@@ -228,10 +229,39 @@ q8_status cv_quant_finalize (cv_graph *g, const cv_quant_opts *o, char *err,
 q8_status cv_quant_build (const cv_graph *g, const cv_quant_opts *o,
                           q8_builder *b, char *err, size_t err_size);
 
-/* report.c */
-double cv_sqnr_db (const float *ref, const float *test, size_t n);
-double cv_psnr_db (const float *ref, const float *test, size_t n,
-                   double peak);
+/* report.c: error statistics, float against int8, per layer (fake
+ * quantization in the float executor: libq8 does not expose layer outputs)
+ * and per graph output (the real libq8 run). */
+typedef struct {
+  const cv_graph *g;
+  double *sig, *noise;       /* [n_t]: sum ref^2, sum (ref - emulated)^2 */
+  double *q8_sig, *q8_noise; /* [n_outputs]: against q8_run */
+  double *q8_peak;
+  int64_t *q8_n;
+  int frames;
+} cv_report;
+
+typedef struct {
+  const char *onnx_path, *q8_path, *method, *calib_source;
+  size_t onnx_bytes, q8_bytes;
+  bool psnr;                 /* image outputs: PSNR with peak 1 */
+  const char *warnings;
+} cv_report_info;
+
+cv_report *cv_report_new (const cv_graph *g);
+void cv_report_free (cv_report *r);
+void cv_report_add_emulated (cv_report *r, const cv_values *ref,
+                             const cv_values *emu);
+void cv_report_add_q8 (cv_report *r, int output, const float *ref,
+                       const float *q, size_t n);
+double cv_db (double sig, double noise);
+void cv_report_print (const cv_report *r, const cv_report_info *info,
+                      FILE *f);
+int cv_report_write_json (const cv_report *r, const cv_report_info *info,
+                          const char *path);
+
+/* sha256.c: lowercase hex SHA-256 of size bytes. */
+void cv_sha256_hex (const void *data, size_t size, char hex[65]);
 
 /* convert_cli.c: `q8 convert ...`; returns the process exit status. */
 int q8_cli_convert (int argc, char **argv);
