@@ -41,6 +41,8 @@ typedef struct {
 static int
 name_lookup (const importer *im, const char *name)
 {
+  if (!name)
+    name = "";
   for (int i = im->n_names - 1; i >= 0; i--)
     if (strcmp (im->names[i].name, name) == 0)
       return im->names[i].tensor;
@@ -58,7 +60,7 @@ name_bind (importer *im, const char *name, int tensor)
     im->names = n;
     im->cap_names = cap;
   }
-  im->names[im->n_names].name = cv_strdup (name);
+  im->names[im->n_names].name = cv_strdup (name ? name : "");
   if (!im->names[im->n_names].name)
     return false;
   im->names[im->n_names++].tensor = tensor;
@@ -75,7 +77,7 @@ node_desc (const Onnx__NodeProto *n, char *buf, size_t size)
 {
   size_t off = (size_t) snprintf (buf, size, "node '%s' (%s, inputs",
                                   n->name && *n->name ? n->name : "?",
-                                  n->op_type);
+                                  n->op_type ? n->op_type : "?");
   for (size_t i = 0; i < n->n_input && off < size; i++)
     off += (size_t) snprintf (buf + off, size - off, "%s'%s'",
                               i ? ", " : " ", n->input[i]);
@@ -326,7 +328,12 @@ new_const (importer *im, int rank, const int64_t *dims, bool is_int)
   memcpy (ct->dims, dims, (size_t) rank * sizeof *dims);
   ct->is_const = true;
   ct->is_int = is_int;
-  int64_t n = cv_numel (ct);
+  int64_t n = 1;
+  for (int i = 0; i < rank; i++) {
+    if (dims[i] < 0 || (dims[i] && n > ((int64_t) 1 << 28) / dims[i]))
+      return -1;
+    n *= dims[i];
+  }
   ct->data = calloc ((size_t) (n ? n : 1), sizeof (double));
   return ct->data ? t : -1;
 }
@@ -488,10 +495,14 @@ reshape_dims (importer *im, const cv_tensor *x, const cv_tensor *shape,
   for (int i = 0; i < r; i++) {
     if (dims[i] == 0 && i < x->rank)
       dims[i] = x->dims[i];
-    if (dims[i] == -1) {
+    if (dims[i] == -1 && infer < 0) {
       infer = i;
       continue;
     }
+    if (dims[i] < 0 || dims[i] > ((int64_t) 1 << 31)
+        || (dims[i] && known > ((int64_t) 1 << 40) / dims[i]))
+      return node_err (im, Q8_ESHAPE, "target dimension %d is %lld", i,
+                       (long long) dims[i]);
     known *= dims[i];
   }
   if (infer >= 0)
@@ -584,6 +595,9 @@ try_fold (importer *im, bool *done)
   }
   if (n->n_output < 1)
     return Q8_OK;
+  /* Every fold below reads input 0 (and checks the others it reads). */
+  if (x < 0)
+    return Q8_OK;
 
   if (!strcmp (op, "Identity") || !strcmp (op, "Dropout")
       || !strcmp (op, "Cast")) {
@@ -659,8 +673,13 @@ try_fold (importer *im, bool *done)
       if (outr > CV_MAX_RANK || na < 0)
         return node_err (im, Q8_EUNSUPPORTED, "bad axes");
       bool ins[CV_MAX_RANK] = { false };
-      for (int i = 0; i < na; i++)
-        ins[axes[i] < 0 ? axes[i] + outr : axes[i]] = true;
+      for (int i = 0; i < na && i < CV_MAX_RANK; i++) {
+        int64_t ax = axes[i] < 0 ? axes[i] + outr : axes[i];
+        if (ax < 0 || ax >= outr)
+          return node_err (im, Q8_EINVAL, "axis %lld out of range",
+                           (long long) axes[i]);
+        ins[ax] = true;
+      }
       int k = 0;
       for (int i = 0; i < outr; i++)
         dims[r++] = ins[i] ? 1 : X->dims[k++];
@@ -720,6 +739,12 @@ try_fold (importer *im, bool *done)
     if (attr_ints (n, "perm", perm, CV_MAX_RANK) != r)
       for (int i = 0; i < r; i++)
         perm[i] = r - 1 - i;
+    int seen = 0;
+    for (int i = 0; i < r; i++)
+      if (perm[i] >= 0 && perm[i] < r)
+        seen |= 1 << perm[i];
+    if (seen != (1 << r) - 1)
+      return node_err (im, Q8_EINVAL, "perm is not a permutation");
     q8_status st = fold_transpose (im, x, perm);
     *done = st == Q8_OK;
     return st;
@@ -727,6 +752,8 @@ try_fold (importer *im, bool *done)
 
   if (!strcmp (op, "Gather")) {
     int ix = in_tensor (im, 1);
+    if (ix < 0)
+      return node_err (im, Q8_EOP, "has no indices");
     const cv_tensor *X = &g->t[x], *I = &g->t[ix];
     int64_t ax = attr_int (n, "axis", 0);
     if (ax < 0)
@@ -773,11 +800,20 @@ try_fold (importer *im, bool *done)
     const cv_tensor *X = &g->t[x];
     if (ax < 0)
       ax += X->rank;
+    if (ax < 0 || ax >= X->rank)
+      return node_err (im, Q8_EINVAL, "axis out of range");
     int64_t dims[CV_MAX_RANK];
     memcpy (dims, X->dims, sizeof dims);
     dims[ax] = 0;
-    for (size_t i = 0; i < n->n_input; i++)
-      dims[ax] += g->t[in_tensor (im, i)].dims[ax];
+    for (size_t i = 0; i < n->n_input; i++) {
+      int ti = in_tensor (im, i);
+      if (ti < 0 || g->t[ti].rank != X->rank)
+        return node_err (im, Q8_ESHAPE, "inputs differ in rank");
+      for (int k = 0; k < X->rank; k++)
+        if (k != ax && g->t[ti].dims[k] != X->dims[k])
+          return node_err (im, Q8_ESHAPE, "inputs differ along axis %d", k);
+      dims[ax] += g->t[ti].dims[ax];
+    }
     int t = new_const (im, X->rank, dims, g->t[x].is_int);
     if (t < 0)
       return Q8_ENOMEM;
@@ -800,8 +836,12 @@ try_fold (importer *im, bool *done)
     const cv_tensor *X = &g->t[x];
     int64_t st[CV_MAX_RANK], en[CV_MAX_RANK], axes[CV_MAX_RANK],
       steps[CV_MAX_RANK];
+    if (in_tensor (im, 1) < 0 || in_tensor (im, 2) < 0)
+      return node_err (im, Q8_EOP, "needs starts and ends");
     int ns = const_ints (&g->t[in_tensor (im, 1)], st, CV_MAX_RANK);
-    const_ints (&g->t[in_tensor (im, 2)], en, CV_MAX_RANK);
+    if (ns > CV_MAX_RANK
+        || const_ints (&g->t[in_tensor (im, 2)], en, CV_MAX_RANK) != ns)
+      return node_err (im, Q8_EINVAL, "starts and ends differ in length");
     for (int i = 0; i < ns; i++) {
       axes[i] = i;
       steps[i] = 1;
@@ -818,6 +858,8 @@ try_fold (importer *im, bool *done)
     }
     for (int i = 0; i < ns; i++) {
       int64_t a = axes[i] < 0 ? axes[i] + X->rank : axes[i];
+      if (a < 0 || a >= X->rank)
+        return node_err (im, Q8_EINVAL, "axis out of range");
       int64_t d = X->dims[a], lo = st[i], hi = en[i];
       if (steps[i] != 1)
         return node_err (im, Q8_EUNSUPPORTED, "only step 1 is folded");
@@ -876,11 +918,19 @@ try_fold (importer *im, bool *done)
      * output channel, zero point.  Folded to float, keeping the scales so
      * quantization reproduces the trained integers. */
     int s = in_tensor (im, 1), z = in_tensor (im, 2);
+    if (s < 0)
+      return node_err (im, Q8_EOP, "has no scale");
     const cv_tensor *X = &g->t[x], *S = &g->t[s];
     int64_t ax = attr_int (n, "axis", 1);
     if (ax < 0)
       ax += X->rank;
     int64_t ns = cv_numel (S);
+    if (ns > 1 && (ax < 0 || ax >= X->rank || X->dims[ax] != ns
+                   || (z >= 0 && cv_numel (&g->t[z]) != ns)))
+      return node_err (im, Q8_ESHAPE, "%lld scales do not match axis %lld",
+                       (long long) ns, (long long) ax);
+    if (ns < 1 || (z >= 0 && cv_numel (&g->t[z]) < 1))
+      return node_err (im, Q8_ESHAPE, "empty scale or zero point");
     int t = new_const (im, X->rank, X->dims, false);
     if (t < 0)
       return Q8_ENOMEM;
@@ -1283,9 +1333,10 @@ import_resize (importer *im)
     return node_err (im, Q8_EUNSUPPORTED,
                      "needs constant 4-value scales or sizes");
   }
-  if (sh < 1 || sw < 1 || sh != floor (sh) || sw != floor (sw))
+  if (!(sh >= 1 && sw >= 1 && sh <= 64 && sw <= 64) || sh != floor (sh)
+      || sw != floor (sw))
     return node_err (im, Q8_EUNSUPPORTED, "scale factors %g x %g; q8 "
-                     "resizes by integer factors >= 1 only", sh, sw);
+                     "resizes by integer factors 1..64 only", sh, sw);
   char mode[32], coord[40], nm[40];
   attr_str (n, "mode", mode, sizeof mode, "nearest");
   attr_str (n, "coordinate_transformation_mode", coord, sizeof coord,
@@ -1410,6 +1461,8 @@ import_node (importer *im)
   const Onnx__NodeProto *n = im->node;
   const char *op = n->op_type;
   cv_graph *g = im->g;
+  if (!n->op_type || !*n->op_type)
+    return node_err (im, Q8_EOP, "the node has no op type");
   if (n->domain && *n->domain && strcmp (n->domain, "ai.onnx"))
     return node_err (im, Q8_EUNSUPPORTED, "operator domain '%s' is not "
                      "supported", n->domain);
@@ -1481,7 +1534,7 @@ import_node (importer *im)
     char mode[16];
     attr_str (n, "mode", mode, sizeof mode, "DCR");
     const cv_tensor *X = &g->t[x];
-    if (bs < 1 || X->dims[1] % (bs * bs))
+    if (bs < 1 || bs > 64 || X->dims[1] % (bs * bs))
       return node_err (im, Q8_ESHAPE, "blocksize %lld does not divide %lld "
                        "channels", (long long) bs, (long long) X->dims[1]);
     if (strcmp (mode, "DCR") && strcmp (mode, "CRD"))
@@ -1515,10 +1568,12 @@ import_node (importer *im)
     if (attr_ints (n, "perm", perm, CV_MAX_RANK) != r)
       for (int i = 0; i < r; i++)
         perm[i] = r - 1 - i;
+    int seen = 0;
     for (int i = 0; i < r; i++) {
-      if (perm[i] < 0 || perm[i] >= r)
-        return node_err (im, Q8_EINVAL, "perm[%d] = %lld", i,
-                         (long long) perm[i]);
+      if (perm[i] < 0 || perm[i] >= r || (seen & (1 << perm[i])))
+        return node_err (im, Q8_EINVAL, "perm[%d] = %lld is not a "
+                         "permutation", i, (long long) perm[i]);
+      seen |= 1 << perm[i];
       dims[i] = g->t[x].dims[perm[i]];
     }
     int k = add_node (im, CV_TRANSPOSE, 1, &x, r, dims);
@@ -1705,17 +1760,32 @@ cv_import_onnx (const void *data, size_t size, int in_h, int in_w,
   }
   for (size_t i = 0; i < gp->n_node; i++) {
     im.node = gp->node[i];
+    int before = im.g->n_n;
     if ((st = import_node (&im)) < 0) {
       if (st == Q8_ENOMEM)
         cv_err (err, err_size, st, "out of memory importing node %zu", i);
       goto done;
+    }
+    if (im.g->n_n > before) {
+      /* Activations stay below 2^30 elements (the executor's buffers). */
+      const cv_tensor *T = &im.g->t[im.g->n[im.g->n_n - 1].out[0]];
+      int64_t n = 1;
+      for (int k = 0; k < T->rank; k++) {
+        if (T->dims[k] < 1 || n > ((int64_t) 1 << 30) / T->dims[k]) {
+          char sh[160];
+          st = node_err (&im, Q8_ESHAPE, "output shape %s is empty or too "
+                         "large", cv_shape_str (T, sh, sizeof sh));
+          goto done;
+        }
+        n *= T->dims[k];
+      }
     }
   }
   for (size_t i = 0; i < gp->n_output; i++) {
     int t = name_lookup (&im, gp->output[i]->name);
     if (t < 0 || im.g->t[t].is_const || im.g->t[t].producer < 0) {
       st = cv_err (err, err_size, Q8_EOP, "graph output '%s' is %s",
-                   gp->output[i]->name,
+                   gp->output[i]->name ? gp->output[i]->name : "",
                    t < 0 ? "never produced"
                    : im.g->t[t].is_const ? "a constant"
                                          : "a graph input or raw int8 tensor");

@@ -293,6 +293,60 @@ START_TEST (test_truncated_and_garbage)
 }
 END_TEST
 
+/* Models with random bytes changed either import (and then lower and run)
+ * or fail with a message; never crash (the sanitizer build checks the
+ * memory accesses). */
+START_TEST (test_mutated)
+{
+  static const char *names[] = { "espcn_tanh", "pixelshuffle_pattern",
+                                 "qdq", "add_concat_pool" };
+  uint64_t seed = q8_test_seed ();
+  q8_rng r;
+  q8_rng_seed (&r, seed);
+  char path[512], err[512];
+  for (int m = 0; m < 4; m++) {
+    snprintf (path, sizeof path, FIX "%s.onnx", names[m]);
+    size_t size;
+    unsigned char *data = q8_test_read_file (path, &size);
+    ck_assert (data != NULL);
+    unsigned char *mut = malloc (size);
+    for (int it = 0; it < 300; it++) {
+      memcpy (mut, data, size);
+      int flips = q8_rng_int (&r, 1, 4);
+      for (int k = 0; k < flips; k++)
+        mut[q8_rng_int (&r, 0, (int32_t) size - 1)] =
+          (unsigned char) q8_rng_int (&r, 0, 255);
+      cv_graph *g = NULL;
+      err[0] = '\0';
+      q8_status st = cv_import_onnx (mut, size, 0, 0, &g, err, sizeof err);
+      if (st < 0) {
+        ck_assert_msg (g == NULL && strlen (err) > 10, "%s, iteration %d: "
+                       "status %d, message '%s' (seed %llu)", names[m], it,
+                       st, err, (unsigned long long) seed);
+        continue;
+      }
+      if (cv_lower (g, err, sizeof err) == Q8_OK) {
+        int64_t n = cv_numel (&g->t[g->inputs[0]]);
+        bool small = n < 100000;
+        for (int i = 0; i < g->n_t; i++)
+          small = small && (g->t[i].is_const || cv_numel (&g->t[i]) < 100000);
+        if (small) {
+          float *x = calloc ((size_t) n, sizeof (float));
+          const float *ins[1] = { x };
+          cv_values v;
+          if (cv_execute (g, ins, NULL, &v, err, sizeof err) == Q8_OK)
+            cv_values_free (&v);
+          free (x);
+        }
+      }
+      cv_graph_free (g);
+    }
+    free (mut);
+    free (data);
+  }
+}
+END_TEST
+
 Suite *
 q8_test_suite (void)
 {
@@ -306,6 +360,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_qdq_params);
   tcase_add_test (tc, test_rejects);
   tcase_add_test (tc, test_truncated_and_garbage);
+  tcase_add_test (tc, test_mutated);
   suite_add_tcase (s, tc);
   return s;
 }
