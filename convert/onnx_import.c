@@ -1342,7 +1342,10 @@ import_resize (importer *im)
   attr_str (n, "coordinate_transformation_mode", coord, sizeof coord,
             !strcmp (n->op_type, "Upsample") || im->opset < 11
               ? "asymmetric" : "half_pixel");
-  attr_str (n, "nearest_mode", nm, sizeof nm, "round_prefer_floor");
+  /* Upsample (and Resize before opset 11) picks floor (x / f). */
+  attr_str (n, "nearest_mode", nm, sizeof nm,
+            !strcmp (n->op_type, "Upsample") || im->opset < 11
+              ? "floor" : "round_prefer_floor");
   int rmode, rcoord = Q8_RESIZE_HALF_PIXEL;
   if (!strcmp (mode, "nearest")) {
     rmode = Q8_RESIZE_NEAREST;

@@ -80,6 +80,60 @@ def pool(x, k, s, p, kind, count_include_pad=False):
     return y
 
 
+def pool2(x, k, s, pb, pe, kind, ceil=False, count_include_pad=False):
+    """General pooling as ONNX Runtime computes it: ceil_mode drops a last
+    window that would start in the end padding; count_include_pad counts
+    the taps inside the padded input."""
+    n, c, h, w = x.shape
+
+    def size(i):
+        span = i + pb + pe - k
+        o = (-(-span // s) if ceil else span // s) + 1
+        if ceil and (o - 1) * s >= i + pb:
+            o -= 1
+        return o
+
+    oh, ow = size(h), size(w)
+    y = np.zeros((n, c, oh, ow))
+    for oy in range(oh):
+        for ox in range(ow):
+            y0, x0 = oy * s - pb, ox * s - pb
+            ys = slice(max(y0, 0), min(y0 + k, h))
+            xs = slice(max(x0, 0), min(x0 + k, w))
+            win = x[:, :, ys, xs]
+            if kind == "max":
+                y[:, :, oy, ox] = win.max(axis=(2, 3))
+            else:
+                if count_include_pad:
+                    cy = min(y0 + k, h + pe) - max(y0, -pb)
+                    cx = min(x0 + k, w + pe) - max(x0, -pb)
+                    cnt = cy * cx
+                else:
+                    cnt = win.shape[2] * win.shape[3]
+                y[:, :, oy, ox] = win.sum(axis=(2, 3)) / cnt
+    return y
+
+
+def resize_linear_asymmetric(x, f):
+    n, c, h, w = x.shape
+
+    def axis(out, size):
+        s = np.arange(out) / f
+        i0 = np.minimum(np.floor(s).astype(int), size - 1)
+        i1 = np.minimum(i0 + 1, size - 1)
+        return i0, i1, s - i0
+
+    y0, y1, wy = axis(h * f, h)
+    x0, x1, wx = axis(w * f, w)
+    a = x[:, :, y0][:, :, :, x0]
+    b = x[:, :, y0][:, :, :, x1]
+    cc = x[:, :, y1][:, :, :, x0]
+    d = x[:, :, y1][:, :, :, x1]
+    wy = wy.reshape(1, 1, -1, 1)
+    wx = wx.reshape(1, 1, 1, -1)
+    return (1 - wy) * ((1 - wx) * a + wx * b) + wy * ((1 - wx) * cc + wx * d)
+
+
 def resize_nearest(x, f):
     return x.repeat(f, axis=2).repeat(f, axis=3)
 
@@ -408,6 +462,60 @@ def unsupported():
     save("convtranspose", nodes, [init("w", w)], ["x"], ["y"], x, [x])
 
 
+def d2s_dcr():
+    x = img(1, 5, 6)
+    w = rand_w(12, 1, 3)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv",
+                              pads=[1, 1, 1, 1]),
+             helper.make_node("DepthToSpace", ["c"], ["y"], name="d2s",
+                              blocksize=2, mode="DCR")]
+    save("d2s_dcr", nodes, [init("w", w)], ["x"], ["y"], x,
+         [d2s(conv(x, w, pad=1), 2, "DCR")])
+
+
+def opset11():
+    """Clip(0, 6) as inputs (fused as ReLU6), pools with ceil_mode and
+    count_include_pad, Resize with roi and linear asymmetric, Identity and
+    Dropout (dropped)."""
+    x = img(2, 11, 10)
+    w = rand_w(3, 2, 3, 1.5)
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv",
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Clip", ["c", "zero", "six"], ["r6"], name="relu6"),
+        helper.make_node("MaxPool", ["r6"], ["mp"], name="maxpool",
+                         kernel_shape=[3, 3], strides=[2, 2],
+                         pads=[1, 1, 1, 1], ceil_mode=1),
+        helper.make_node("AveragePool", ["mp"], ["ap"], name="avgpool",
+                         kernel_shape=[2, 2], strides=[2, 2],
+                         pads=[1, 1, 1, 1], ceil_mode=1, count_include_pad=1),
+        helper.make_node("Identity", ["ap"], ["id"], name="identity"),
+        helper.make_node("Dropout", ["id"], ["dr"], name="dropout"),
+        helper.make_node("Resize", ["dr", "roi", "sc"], ["y"], name="resize",
+                         mode="linear",
+                         coordinate_transformation_mode="asymmetric"),
+    ]
+    r6 = np.clip(conv(x, w, pad=1), 0, 6)
+    mp = pool2(r6, 3, 2, 1, 1, "max", ceil=True)
+    ap = pool2(mp, 2, 2, 1, 1, "avg", ceil=True, count_include_pad=True)
+    y = resize_linear_asymmetric(ap, 2)
+    save("opset11", nodes, [init("w", w), init("zero", 0.0), init("six", 6.0),
+                            init("roi", []), init("sc", [1, 1, 2, 2])],
+         ["x"], ["y"], x, [y], opset=11)
+
+
+def opset9_upsample():
+    x = img(1, 4, 5)
+    w = rand_w(2, 1, 3)
+    nodes = [helper.make_node("Upsample", ["x", "sc"], ["u"], name="up",
+                              mode="nearest"),
+             helper.make_node("Conv", ["u", "w"], ["y"], name="conv",
+                              pads=[1, 1, 1, 1])]
+    save("opset9_upsample", nodes, [init("sc", [1, 1, 2, 3]), init("w", w)],
+         ["x"], ["y"], x,
+         [conv(x.repeat(2, axis=2).repeat(3, axis=3), w, pad=1)], opset=9)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     conv_relu()
@@ -422,6 +530,9 @@ def main():
     qdq()
     dynamic()
     unsupported()
+    d2s_dcr()
+    opset11()
+    opset9_upsample()
 
 
 if __name__ == "__main__":

@@ -31,6 +31,9 @@ static const fixture fixtures[] = {
   { "const_arith", 1, 0, 0 },
   { "qdq", 1, 0, 0 },
   { "dynamic", 1, 7, 6 },
+  { "d2s_dcr", 1, 0, 0 },
+  { "opset11", 1, 0, 0 },
+  { "opset9_upsample", 1, 0, 0 },
 };
 
 static cv_graph *
