@@ -18,12 +18,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cv.h"
 #include "npy.h"
+#ifdef Q8_CONVERT_HAVE_GST
+#include "media.h"
+#endif
 
 static const char usage[] =
   "usage: q8 convert MODEL.onnx -o OUT.q8 [--calib PATH] [options]\n"
@@ -31,15 +35,19 @@ static const char usage[] =
   "Converts a float32 ONNX model to an int8 .q8 model.\n"
   "\n"
   "  -o, --output FILE     the .q8 file to write\n"
-  "  --calib PATH          calibration data: a directory of .npy files or\n"
-  "                        one .npy file; float32 NCHW ([1,C,H,W], [C,H,W]\n"
-  "                        or [H,W]) in the model's input range, or uint8\n"
-  "                        images ([H,W] or [H,W,C]) taken as pixel / 255\n"
+  "  --calib PATH          calibration data: a directory of .npy, .png and\n"
+  "                        .jpg files, or one such file or a video.\n"
+  "                        Images and video frames are decoded with\n"
+  "                        GStreamer, converted to luma (1-channel models)\n"
+  "                        or RGB, scaled to the model's input size and\n"
+  "                        taken as pixel / 255.  .npy: float32 NCHW\n"
+  "                        ([1,C,H,W], [C,H,W] or [H,W]) in the model's\n"
+  "                        input range, or uint8 [H,W] / [H,W,C] images\n"
   "  --method M            minmax, percentile, mse (default) or entropy\n"
   "  --percentile P        for --method percentile (default 99.99)\n"
   "  --per-tensor          one weight scale per tensor (default: per\n"
   "                        output channel)\n"
-  "  --max-frames N        use at most N calibration files (default 500)\n"
+  "  --max-frames N        use at most N calibration frames (default 500)\n"
   "  --input-size WxH      import size for models with dynamic H and W\n"
   "                        (default: the calibration data's size)\n"
   "  --float-io            int8 input and output tensors (feed float with\n"
@@ -191,10 +199,20 @@ read_whole (const char *path, size_t *size)
 /* Calibration data                                                  */
 /* ---------------------------------------------------------------- */
 
+/* The calibration set: .npy files (one frame each), images and videos
+ * (decoded by GStreamer, media.c), from a directory or one file, at most
+ * max frames.  Iterated once per pass. */
 typedef struct {
   char **paths;
   int n;
-} file_list;
+  long max;
+  int c, w, h;        /* the frames' shape once known */
+  int idx;            /* next path */
+  long frames;        /* frames given in this pass */
+#ifdef Q8_CONVERT_HAVE_GST
+  cv_media *media;    /* the open image or video */
+#endif
+} source;
 
 static int
 cmp_str (const void *a, const void *b)
@@ -202,26 +220,44 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-static void
-list_free (file_list *l)
+static bool
+has_ext (const char *name, const char *ext)
 {
-  for (int i = 0; i < l->n; i++)
-    free (l->paths[i]);
-  free (l->paths);
+  size_t n = strlen (name), e = strlen (ext);
+  return n > e && strcasecmp (name + n - e, ext) == 0;
 }
 
-/* The .npy files of a directory in name order, or the one file given. */
-static int
-list_calib (const char *path, long max, file_list *l)
+static bool
+is_npy (const char *path)
 {
-  memset (l, 0, sizeof *l);
+  return has_ext (path, ".npy");
+}
+
+static void
+source_close (source *s)
+{
+#ifdef Q8_CONVERT_HAVE_GST
+  cv_media_close (s->media);
+  s->media = NULL;
+#endif
+  for (int i = 0; i < s->n; i++)
+    free (s->paths[i]);
+  free (s->paths);
+  memset (s, 0, sizeof *s);
+}
+
+static int
+source_open (source *s, const char *path, long max)
+{
+  memset (s, 0, sizeof *s);
+  s->max = max;
   struct stat sb;
   if (stat (path, &sb) != 0)
     return fail ("--calib %s: %s", path, strerror (errno));
   if (!S_ISDIR (sb.st_mode)) {
-    l->paths = malloc (sizeof (char *));
-    l->paths[0] = cv_strdup (path);
-    l->n = 1;
+    s->paths = malloc (sizeof (char *));
+    s->paths[0] = cv_strdup (path);
+    s->n = 1;
     return 0;
   }
   DIR *d = opendir (path);
@@ -230,77 +266,166 @@ list_calib (const char *path, long max, file_list *l)
   struct dirent *e;
   int cap = 0;
   while ((e = readdir (d))) {
-    size_t len = strlen (e->d_name);
-    if (len < 5 || strcmp (e->d_name + len - 4, ".npy"))
+    if (!is_npy (e->d_name) && !has_ext (e->d_name, ".png")
+        && !has_ext (e->d_name, ".jpg") && !has_ext (e->d_name, ".jpeg"))
       continue;
-    if (l->n == cap) {
+    if (s->n == cap) {
       cap = cap ? 2 * cap : 64;
-      l->paths = realloc (l->paths, (size_t) cap * sizeof (char *));
+      s->paths = realloc (s->paths, (size_t) cap * sizeof (char *));
     }
-    char *p = malloc (strlen (path) + len + 2);
+    char *p = malloc (strlen (path) + strlen (e->d_name) + 2);
     sprintf (p, "%s/%s", path, e->d_name);
-    l->paths[l->n++] = p;
+    s->paths[s->n++] = p;
   }
   closedir (d);
-  if (l->n == 0)
-    return fail ("--calib %s: no .npy files in the directory (images and "
-                 "video are not read yet: convert them to .npy)", path);
-  qsort (l->paths, (size_t) l->n, sizeof (char *), cmp_str);
-  if (l->n > max) {
-    for (int i = (int) max; i < l->n; i++)
-      free (l->paths[i]);
-    l->n = (int) max;
-  }
+  if (s->n == 0)
+    return fail ("--calib %s: no .npy, .png or .jpg files in the directory",
+                 path);
+  qsort (s->paths, (size_t) s->n, sizeof (char *), cmp_str);
   return 0;
 }
 
-/* Reads one sample as NCHW float with c channels; *h, *w from the file. */
+/* The first frame's size (for models with dynamic H and W). */
+static int
+source_first_size (source *s, int *w, int *h)
+{
+  char err[512];
+  const char *p = s->paths[0];
+  if (is_npy (p)) {
+    npy_array a;
+    if (npy_read_file (p, &a, err, sizeof err) < 0)
+      return fail ("%s", err);
+    int ok = a.ndim >= 2;
+    if (ok) {
+      /* float [.., H, W] or uint8 [H, W, (C)] */
+      *h = (int) (a.dtype == NPY_F32 ? a.shape[a.ndim - 2] : a.shape[0]);
+      *w = (int) (a.dtype == NPY_F32 ? a.shape[a.ndim - 1] : a.shape[1]);
+    }
+    npy_free (&a);
+    return ok ? 0 : fail ("%s: not an image-shaped array", p);
+  }
+#ifdef Q8_CONVERT_HAVE_GST
+  if (cv_media_probe (p, w, h, err, sizeof err) < 0)
+    return fail ("%s", err);
+  return 0;
+#else
+  return fail ("%s: this q8 was built without GStreamer; give .npy files",
+               p);
+#endif
+}
+
+/* Reads one .npy sample as NCHW float with s->c channels. */
 static float *
-read_sample (const char *path, int c, int *h, int *w)
+read_npy (const source *s, const char *path)
 {
   npy_array a;
   char err[256];
+  int c = s->c, h = 0, w = 0;
   if (npy_read_file (path, &a, err, sizeof err) < 0) {
     fail ("%s", err);
     return NULL;
   }
   size_t dims[4] = { 1, 1, 1, 1 };
-  int fc = 1;
   float *out = NULL;
   if (a.dtype == NPY_F32) {
     /* [H,W], [C,H,W] or [1,C,H,W] */
     for (int i = 0; i < a.ndim; i++)
       dims[4 - a.ndim + i] = a.shape[i];
-    fc = (int) dims[1];
-    if (a.ndim < 2 || dims[0] != 1 || fc != c) {
-      fail ("%s: float32 shape with %d dimensions and %d channels; the "
-            "model takes [1, %d, H, W]", path, a.ndim, fc, c);
+    if (a.ndim < 2 || dims[0] != 1 || (int) dims[1] != c) {
+      fail ("%s: a float32 array of %d dimensions with %zu channels; the "
+            "model takes [1, %d, H, W]", path, a.ndim, dims[1], c);
       goto out;
     }
-    *h = (int) dims[2];
-    *w = (int) dims[3];
+    h = (int) dims[2];
+    w = (int) dims[3];
     out = a.data;
     a.data = NULL;
   } else {
     /* uint8 [H, W] or [H, W, C] images: pixel / 255, to NCHW */
-    fc = a.ndim == 3 ? (int) a.shape[2] : 1;
+    int fc = a.ndim == 3 ? (int) a.shape[2] : 1;
     if ((a.ndim != 2 && a.ndim != 3) || fc != c) {
       fail ("%s: uint8 images must be [H, W] or [H, W, %d]", path, c);
       goto out;
     }
-    *h = (int) a.shape[0];
-    *w = (int) a.shape[1];
+    h = (int) a.shape[0];
+    w = (int) a.shape[1];
     out = malloc (a.count * sizeof (float));
     const uint8_t *p = a.data;
-    for (int y = 0; y < *h; y++)
-      for (int x = 0; x < *w; x++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
         for (int k = 0; k < c; k++)
-          out[((size_t) k * *h + y) * *w + x] =
-            p[((size_t) y * *w + x) * c + k] / 255.0f;
+          out[((size_t) k * h + y) * w + x] =
+            p[((size_t) y * w + x) * c + k] / 255.0f;
+  }
+  if (h != s->h || w != s->w) {
+    fail ("%s: %dx%d; the model is imported at %dx%d (every .npy sample "
+          "must have that size)", path, w, h, s->w, s->h);
+    free (out);
+    out = NULL;
   }
 out:
   npy_free (&a);
   return out;
+}
+
+static void
+source_rewind (source *s)
+{
+#ifdef Q8_CONVERT_HAVE_GST
+  cv_media_close (s->media);
+  s->media = NULL;
+#endif
+  s->idx = 0;
+  s->frames = 0;
+}
+
+/* The next frame into *out (malloc'ed, c x h x w): 1, 0 at the end, -1 on
+ * an error (printed). */
+static int
+source_next (source *s, float **out)
+{
+  *out = NULL;
+  if (s->frames >= s->max)
+    return 0;
+  for (;;) {
+#ifdef Q8_CONVERT_HAVE_GST
+    if (s->media) {
+      char err[512];
+      float *f = malloc ((size_t) s->c * s->h * s->w * sizeof (float));
+      int r = f ? cv_media_next (s->media, f, err, sizeof err) : -1;
+      if (r == 1) {
+        *out = f;
+        s->frames++;
+        return 1;
+      }
+      free (f);
+      cv_media_close (s->media);
+      s->media = NULL;
+      if (r < 0)
+        return fail ("%s: %s", s->paths[s->idx - 1], err);
+      continue;
+    }
+#endif
+    if (s->idx >= s->n)
+      return 0;
+    const char *p = s->paths[s->idx++];
+    if (is_npy (p)) {
+      *out = read_npy (s, p);
+      if (!*out)
+        return -1;
+      s->frames++;
+      return 1;
+    }
+#ifdef Q8_CONVERT_HAVE_GST
+    char err[512];
+    s->media = cv_media_open (p, s->c, s->w, s->h, err, sizeof err);
+    if (!s->media)
+      return fail ("%s", err);
+#else
+    return fail ("%s: this q8 was built without GStreamer; give .npy files",
+                 p);
+#endif
+  }
 }
 
 static void
@@ -312,8 +437,6 @@ progress (bool show, const char *what, int done, int total, time_t t0)
   double eta = done ? el / done * (total - done) : 0;
   fprintf (stderr, "\r%s %d/%d frames, ETA %.0f s   ", what, done, total,
            eta);
-  if (done == total)
-    fprintf (stderr, "\n");
 }
 
 /* ---------------------------------------------------------------- */
@@ -337,7 +460,8 @@ q8_cli_convert (int argc, char **argv)
   q8_model *model = NULL;
   q8_plan *plan = NULL;
   float *x = NULL, *qout = NULL;
-  file_list files = { 0 };
+  source src = { 0 };
+  bool have_calib = false;
   rc = 1;
   bool show = !o.quiet && isatty (2);
 
@@ -346,40 +470,19 @@ q8_cli_convert (int argc, char **argv)
     fail ("%s: %s", o.onnx, strerror (errno));
     goto out;
   }
-  if (o.calib && list_calib (o.calib, o.max_frames, &files))
-    goto out;
+  if (o.calib) {
+    if (source_open (&src, o.calib, o.max_frames))
+      goto out;
+    have_calib = true;
+  }
 
-  /* The import size: --input-size, else the first calibration sample's. */
+  /* The import size: --input-size, the model's own, else the first
+   * calibration frame's. */
   int h = o.in_h, w = o.in_w;
   q8_status st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
-  if (st == Q8_OK && files.n && h == 0) {
-    int c = (int) g->t[g->inputs[0]].dims[1], fh, fw;
-    float *s = read_sample (files.paths[0], c, &fh, &fw);
-    if (!s)
+  if (st == Q8_ESHAPE && have_calib && h == 0) {
+    if (source_first_size (&src, &w, &h))
       goto out;
-    free (s);
-    const cv_tensor *in = &g->t[g->inputs[0]];
-    if (in->dims[2] != fh || in->dims[3] != fw) {
-      fail ("%s: the calibration data is %dx%d, the model's input '%s' is "
-            "%lldx%lld", files.paths[0], fw, fh, in->name,
-            (long long) in->dims[3], (long long) in->dims[2]);
-      goto out;
-    }
-  } else if (st == Q8_ESHAPE && files.n && h == 0) {
-    /* Dynamic axes: import at the data's size. */
-    cv_graph_free (g);
-    g = NULL;
-    npy_array a;
-    if (npy_read_file (files.paths[0], &a, err, sizeof err) < 0) {
-      fail ("%s", err);
-      goto out;
-    }
-    if (a.ndim >= 2) {
-      /* float [.., H, W] or uint8 [H, W, (C)] */
-      h = (int) (a.dtype == NPY_F32 ? a.shape[a.ndim - 2] : a.shape[0]);
-      w = (int) (a.dtype == NPY_F32 ? a.shape[a.ndim - 1] : a.shape[1]);
-    }
-    npy_free (&a);
     st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
   }
   if (st < 0) {
@@ -399,23 +502,20 @@ q8_cli_convert (int argc, char **argv)
   int c = (int) in->dims[1];
   h = (int) in->dims[2];
   w = (int) in->dims[3];
+  src.c = c;
+  src.h = h;
+  src.w = w;
+  long n_frames = 0;
 
   /* Calibration: ranges, then histograms. */
   cal = cv_calib_new (g, o.method, o.percentile);
   if (!cal)
     goto oom;
   time_t t0 = time (NULL);
-  for (int pass = 0; pass < 2 && files.n; pass++) {
-    for (int i = 0; i < files.n; i++) {
-      int fh, fw;
-      x = read_sample (files.paths[i], c, &fh, &fw);
-      if (!x)
-        goto out;
-      if (fh != h || fw != w) {
-        fail ("%s: %dx%d, the other calibration data is %dx%d",
-              files.paths[i], fw, fh, w, h);
-        goto out;
-      }
+  for (int pass = 0; pass < 2 && have_calib; pass++) {
+    source_rewind (&src);
+    int r;
+    while ((r = source_next (&src, &x)) == 1) {
       const float *ins[1] = { x };
       cv_values v;
       if (cv_execute (g, ins, NULL, &v, err, sizeof err) < 0) {
@@ -427,14 +527,20 @@ q8_cli_convert (int argc, char **argv)
       free (x);
       x = NULL;
       progress (show, pass ? "calibrating (histograms)"
-                           : "calibrating (ranges)", i + 1, files.n, t0);
+                           : "calibrating (ranges)", (int) src.frames,
+                pass ? (int) n_frames : (int) src.max, t0);
     }
+    if (r < 0)
+      goto out;
+    n_frames = src.frames;
+    if (show)
+      fprintf (stderr, "\n");
   }
   cv_calib_finish (cal, g);
   cv_quant_opts qo = { .per_tensor = o.per_tensor, .u8_input = !o.float_io,
                        .u8_output = !o.float_io };
   if ((st = cv_quant_finalize (g, &qo, err, sizeof err)) < 0) {
-    fail ("%s%s", err, files.n ? "" : " (give --calib data)");
+    fail ("%s%s", err, have_calib ? "" : " (give --calib data)");
     goto out;
   }
 
@@ -470,9 +576,9 @@ q8_cli_convert (int argc, char **argv)
     q8_builder_meta_string (b, "input.range", "0..1");
   q8_builder_meta_string (b, "source.sha256", sha);
   q8_builder_meta_string (b, "calibration.method",
-                          files.n ? cv_calib_method_name (o.method)
-                                  : "imported");
-  q8_builder_meta_int (b, "calibration.frames", files.n);
+                          have_calib ? cv_calib_method_name (o.method)
+                                     : "imported");
+  q8_builder_meta_int (b, "calibration.frames", n_frames);
   if (o.calib)
     q8_builder_meta_string (b, "calibration.source", o.calib);
   q8_builder_meta_string (b, "quantization.weights",
@@ -509,10 +615,9 @@ q8_cli_convert (int argc, char **argv)
     goto out;
   }
   cv_exec_opts emu = { .emulate = true, .per_tensor = o.per_tensor };
-  for (int i = 0; i < files.n; i++) {
-    int fh, fw;
-    x = read_sample (files.paths[i], c, &fh, &fw);
-    if (!x)
+  source_rewind (&src);
+  for (int r; have_calib && (r = source_next (&src, &x)) != 0;) {
+    if (r < 0)
       goto out;
     const float *ins[1] = { x };
     cv_values vf, vq;
@@ -538,11 +643,13 @@ q8_cli_convert (int argc, char **argv)
     cv_values_free (&vq);
     free (x);
     x = NULL;
-    progress (show, "measuring", i + 1, files.n, t0);
+    progress (show, "measuring", (int) src.frames, (int) n_frames, t0);
   }
+  if (show && have_calib)
+    fprintf (stderr, "\n");
   cv_report_info info = {
     .onnx_path = o.onnx, .q8_path = o.out,
-    .method = files.n ? cv_calib_method_name (o.method) : "imported",
+    .method = have_calib ? cv_calib_method_name (o.method) : "imported",
     .calib_source = o.calib, .onnx_bytes = onnx_size, .q8_bytes = q8_size,
     .psnr = !o.float_io, .warnings = g->warnings,
   };
@@ -564,7 +671,7 @@ out:
   cv_report_free (rep);
   cv_calib_free (cal);
   cv_graph_free (g);
-  list_free (&files);
+  source_close (&src);
   free (onnx);
   free (x);
   free (qout);
