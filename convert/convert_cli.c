@@ -614,7 +614,8 @@ q8_cli_convert (int argc, char **argv)
     fail ("the written model does not load: %s", err);
     goto out;
   }
-  cv_exec_opts emu = { .emulate = true, .per_tensor = o.per_tensor };
+  cv_exec_opts emu = { .emulate = true, .per_tensor = o.per_tensor,
+                       .u8_output = !o.float_io };
   source_rewind (&src);
   for (int r; have_calib && (r = source_next (&src, &x)) != 0;) {
     if (r < 0)

@@ -40,6 +40,7 @@ typedef struct {
   /* Quantization imported from a QDQ model (has_q) or chosen by
    * calibration, in q8's scheme: int8, real = scale * (q - zp). */
   bool has_q;
+  bool q_imported;   /* from the model's QDQ pairs, not calibration */
   double q_scale;
   int32_t q_zp;
   /* Weights dequantized from a QDQ model: their per-output-channel
@@ -181,6 +182,7 @@ typedef struct {
 typedef struct {
   bool emulate;      /* fake-quantize activations and weights */
   bool per_tensor;   /* weights per tensor instead of per channel */
+  bool u8_output;    /* emulate: graph outputs become 8-bit pixels */
 } cv_exec_opts;
 
 q8_status cv_execute (const cv_graph *g, const float *const *inputs,

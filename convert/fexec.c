@@ -401,6 +401,10 @@ cv_execute (const cv_graph *g, const float *const *inputs,
     run_node (g, n, values->v, opts);
     if (emulate)
       quantize_tensor (Y, p, numel);
+    for (int k = 0; emulate && opts->u8_output && k < g->n_outputs; k++)
+      if (g->outputs[k] == n->out[0])
+        for (int64_t j = 0; j < numel; j++)
+          p[j] = fake_q (p[j], 1.0 / 255, 0, 0, 255);
   }
   return Q8_OK;
 oom:

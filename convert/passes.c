@@ -67,6 +67,7 @@ absorb (cv_graph *g, cv_node *p, cv_node *n)
    * imported some: the output is what q8 produces now. */
   if (g->t[mid].has_q && !g->t[n->out[0]].has_q) {
     g->t[n->out[0]].has_q = true;
+    g->t[n->out[0]].q_imported = g->t[mid].q_imported;
     g->t[n->out[0]].q_scale = g->t[mid].q_scale;
     g->t[n->out[0]].q_zp = g->t[mid].q_zp;
   }
@@ -222,6 +223,7 @@ lower_fakeq (cv_graph *g)
     cv_tensor *X = &g->t[x];
     if (!X->has_q) {
       X->has_q = true;
+      X->q_imported = true;
       X->q_scale = n->fq_scale;
       X->q_zp = zp;
     } else if (X->q_scale != n->fq_scale || X->q_zp != zp) {
