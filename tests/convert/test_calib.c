@@ -216,6 +216,98 @@ START_TEST (test_espcn_sqnr)
 }
 END_TEST
 
+/* The trained ESPCN models (tests/convert/train_espcn.py): 16
+ * calibration frames, 8 held-out frames with NumPy's float outputs.  The
+ * float executor matches NumPy, and fake-quantized int8 with pixel input
+ * and output keeps SQNR >= 35 dB on the held-out frames (the issue's
+ * target) with every method but entropy. */
+#define TR_N_CALIB 16
+#define TR_N_TEST 8
+#define TR_SIDE 32
+
+static void
+trained_case (const char *name, cv_calib_method m, double *db_out,
+              double *float_err)
+{
+  char path[512], err[512];
+  snprintf (path, sizeof path, FIX "%s.onnx", name);
+  size_t size, n_cal, n_test, n_ref;
+  void *data = q8_test_read_file (path, &size);
+  float *cal = q8_test_read_file (FIX "espcn_trained.calib.f32", &n_cal);
+  float *test = q8_test_read_file (FIX "espcn_trained.test.f32", &n_test);
+  snprintf (path, sizeof path, FIX "%s.test_out.f32", name);
+  float *ref = q8_test_read_file (path, &n_ref);
+  ck_assert (data && cal && test && ref);
+  const size_t px = TR_SIDE * TR_SIDE;
+  ck_assert (n_cal == TR_N_CALIB * px * 4 && n_test == TR_N_TEST * px * 4
+             && n_ref == TR_N_TEST * px * 4 * 4);
+  cv_graph *g = NULL;
+  ck_assert_msg (cv_import_onnx (data, size, TR_SIDE, TR_SIDE, &g, err,
+                                 sizeof err) == Q8_OK, "%s", err);
+  ck_assert_msg (cv_lower (g, err, sizeof err) == Q8_OK, "%s", err);
+  cv_calib *c = cv_calib_new (g, m, 99.99);
+  for (int pass = 0; pass < 2; pass++)
+    for (int k = 0; k < TR_N_CALIB; k++) {
+      const float *ins[1] = { cal + k * px };
+      cv_values v;
+      ck_assert (cv_execute (g, ins, NULL, &v, err, sizeof err) == Q8_OK);
+      cv_calib_observe (c, pass, &v);
+      cv_values_free (&v);
+    }
+  cv_calib_finish (c, g);
+  cv_calib_free (c);
+  cv_quant_opts qo = { .u8_input = true, .u8_output = true };
+  ck_assert_msg (cv_quant_finalize (g, &qo, err, sizeof err) == Q8_OK, "%s",
+                 err);
+  cv_exec_opts emu = { .emulate = true, .u8_output = true };
+  double sig = 0, noise = 0, ferr = 0;
+  int o = g->outputs[0];
+  for (int k = 0; k < TR_N_TEST; k++) {
+    const float *ins[1] = { test + k * px };
+    const float *r = ref + k * px * 4;
+    cv_values vf, vq;
+    ck_assert (cv_execute (g, ins, NULL, &vf, err, sizeof err) == Q8_OK);
+    ck_assert (cv_execute (g, ins, &emu, &vq, err, sizeof err) == Q8_OK);
+    for (size_t i = 0; i < px * 4; i++) {
+      ferr = fmax (ferr, fabs ((double) vf.v[o][i] - r[i]));
+      double d = (double) r[i] - vq.v[o][i];
+      sig += (double) r[i] * r[i];
+      noise += d * d;
+    }
+    cv_values_free (&vf);
+    cv_values_free (&vq);
+  }
+  *db_out = 10 * log10 (sig / noise);
+  *float_err = ferr;
+  cv_graph_free (g);
+  free (data);
+  free (cal);
+  free (test);
+  free (ref);
+}
+
+START_TEST (test_trained_espcn)
+{
+  static const char *models[] = { "espcn_trained_tanh",
+                                  "espcn_trained_relu_bn" };
+  static const cv_calib_method ms[] = { CV_CALIB_MINMAX,
+                                        CV_CALIB_PERCENTILE, CV_CALIB_MSE,
+                                        CV_CALIB_ENTROPY };
+  for (int i = 0; i < 2; i++)
+    for (int k = 0; k < 4; k++) {
+      double db, ferr;
+      trained_case (models[i], ms[k], &db, &ferr);
+      fprintf (stderr, "%s %s: held-out SQNR %.2f dB (emulated)\n",
+               models[i], cv_calib_method_name (ms[k]), db);
+      ck_assert_msg (ferr < 1e-4, "%s: float executor differs from NumPy "
+                     "by %g", models[i], ferr);
+      if (ms[k] != CV_CALIB_ENTROPY)
+        ck_assert_msg (db >= 35.0, "%s, %s: held-out SQNR %.2f dB < 35",
+                       models[i], cv_calib_method_name (ms[k]), db);
+    }
+}
+END_TEST
+
 Suite *
 q8_test_suite (void)
 {
@@ -223,6 +315,7 @@ q8_test_suite (void)
   TCase *tc = tcase_create ("calib");
   tcase_add_test (tc, test_methods);
   tcase_add_test (tc, test_espcn_sqnr);
+  tcase_add_test (tc, test_trained_espcn);
   suite_add_tcase (s, tc);
   return s;
 }
