@@ -10,6 +10,10 @@
  * then histograms), choose every grid, write the .q8 with q8_builder, then
  * measure: per-layer SQNR by fake quantization, output SQNR/PSNR by running
  * the written model with libq8.
+ *
+ *   q8 compare MODEL.onnx MODEL.q8 --data PATH
+ *
+ * reproduces the measurement on other data with the .q8's own grids.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +29,7 @@
 
 #include "cv.h"
 #include "npy.h"
+#include "q8_internal.h"
 #ifdef Q8_CONVERT_HAVE_GST
 #include "media.h"
 #endif
@@ -439,6 +444,63 @@ progress (bool show, const char *what, int done, int total, time_t t0)
            eta);
 }
 
+/* Runs every frame of src through the float graph, its fake-quantized
+ * emulation and the q8 plan, into rep.  0, or -1 after printing why. */
+static int
+measure (const cv_graph *g, q8_plan *plan, source *src, bool per_tensor,
+         bool u8_output, bool show, cv_report *rep)
+{
+  char err[512];
+  cv_exec_opts emu = { .emulate = true, .per_tensor = per_tensor,
+                       .u8_output = u8_output };
+  const cv_tensor *in = &g->t[g->inputs[0]];
+  float *x = NULL, *qout = NULL;
+  int rc = -1, r;
+  time_t t0 = time (NULL);
+  source_rewind (src);
+  while ((r = source_next (src, &x)) == 1) {
+    const float *ins[1] = { x };
+    cv_values vf, vq;
+    if (cv_execute (g, ins, NULL, &vf, err, sizeof err) < 0) {
+      fail ("%s", err);
+      goto out;
+    }
+    if (cv_execute (g, ins, &emu, &vq, err, sizeof err) < 0) {
+      cv_values_free (&vf);
+      fail ("%s", err);
+      goto out;
+    }
+    cv_report_add_emulated (rep, &vf, &vq);
+    /* The q8 input holds the ONNX input times input_mul. */
+    size_t n_in = (size_t) cv_numel (in);
+    for (size_t k = 0; k < n_in; k++)
+      x[k] = (float) (x[k] * g->input_mul[0]);
+    q8_plan_set_input_f32 (plan, 0, x);
+    q8_run (plan);
+    for (int k = 0; k < g->n_outputs; k++) {
+      size_t n = (size_t) cv_numel (&g->t[g->outputs[k]]);
+      float *q = realloc (qout, n * sizeof (float));
+      if (!q)
+        break;
+      qout = q;
+      q8_plan_get_output_f32 (plan, (size_t) k, qout);
+      cv_report_add_q8 (rep, k, vf.v[g->outputs[k]], qout, n);
+    }
+    cv_values_free (&vf);
+    cv_values_free (&vq);
+    free (x);
+    x = NULL;
+    progress (show, "measuring", (int) src->frames, (int) src->max, t0);
+  }
+  if (show)
+    fprintf (stderr, "\n");
+  rc = r < 0 ? -1 : 0;
+out:
+  free (x);
+  free (qout);
+  return rc;
+}
+
 /* ---------------------------------------------------------------- */
 /* Main                                                              */
 /* ---------------------------------------------------------------- */
@@ -459,7 +521,7 @@ q8_cli_convert (int argc, char **argv)
   q8_builder *b = NULL;
   q8_model *model = NULL;
   q8_plan *plan = NULL;
-  float *x = NULL, *qout = NULL;
+  float *x = NULL;
   source src = { 0 };
   bool have_calib = false;
   rc = 1;
@@ -614,40 +676,9 @@ q8_cli_convert (int argc, char **argv)
     fail ("the written model does not load: %s", err);
     goto out;
   }
-  cv_exec_opts emu = { .emulate = true, .per_tensor = o.per_tensor,
-                       .u8_output = !o.float_io };
-  source_rewind (&src);
-  for (int r; have_calib && (r = source_next (&src, &x)) != 0;) {
-    if (r < 0)
-      goto out;
-    const float *ins[1] = { x };
-    cv_values vf, vq;
-    if (cv_execute (g, ins, NULL, &vf, err, sizeof err) < 0
-        || cv_execute (g, ins, &emu, &vq, err, sizeof err) < 0) {
-      fail ("%s", err);
-      goto out;
-    }
-    cv_report_add_emulated (rep, &vf, &vq);
-    /* The q8 input holds the ONNX input times input_mul. */
-    size_t n_in = (size_t) cv_numel (in);
-    for (size_t k = 0; k < n_in; k++)
-      x[k] = (float) (x[k] * g->input_mul[0]);
-    q8_plan_set_input_f32 (plan, 0, x);
-    q8_run (plan);
-    for (int k = 0; k < g->n_outputs; k++) {
-      size_t n = (size_t) cv_numel (&g->t[g->outputs[k]]);
-      qout = realloc (qout, n * sizeof (float));
-      q8_plan_get_output_f32 (plan, (size_t) k, qout);
-      cv_report_add_q8 (rep, k, vf.v[g->outputs[k]], qout, n);
-    }
-    cv_values_free (&vf);
-    cv_values_free (&vq);
-    free (x);
-    x = NULL;
-    progress (show, "measuring", (int) src.frames, (int) n_frames, t0);
-  }
-  if (show && have_calib)
-    fprintf (stderr, "\n");
+  if (have_calib
+      && measure (g, plan, &src, o.per_tensor, !o.float_io, show, rep) < 0)
+    goto out;
   cv_report_info info = {
     .onnx_path = o.onnx, .q8_path = o.out,
     .method = have_calib ? cv_calib_method_name (o.method) : "imported",
@@ -675,6 +706,193 @@ out:
   source_close (&src);
   free (onnx);
   free (x);
-  free (qout);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* q8 compare                                                        */
+/* ---------------------------------------------------------------- */
+
+static const char compare_usage[] =
+  "usage: q8 compare MODEL.onnx MODEL.q8 --data PATH [options]\n"
+  "\n"
+  "Reproduces the conversion report of MODEL.q8 on other data: per-layer\n"
+  "SQNR (float vs int8, emulated with the .q8's own grids) and the\n"
+  "outputs' SQNR and PSNR (float vs q8_run).\n"
+  "\n"
+  "  --data PATH           .npy / .png / .jpg files or a video, as for\n"
+  "                        q8 convert --calib\n"
+  "  --max-frames N        at most N frames (default 500)\n"
+  "  --input-size WxH      size for models with dynamic H and W\n"
+  "  --report FILE.json    save the report as JSON\n"
+  "  -q, --quiet           no progress bar and no table on stdout\n";
+
+/* The q8 tensor named name (or name + "/s8", the int8 side of a pixel
+ * boundary), or NULL. */
+static const q8__tensor *
+q8_tensor_named (const q8_model *m, const char *name)
+{
+  char s8[300];
+  snprintf (s8, sizeof s8, "%.200s/s8", name);
+  for (uint32_t pass = 0; pass < 2; pass++)
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+      const q8__tensor *t = &m->tensors[i];
+      if (!t->is_const && t->dtype == Q8_DTYPE_S8
+          && !strcmp (t->name, pass ? s8 : name))
+        return t;
+    }
+  return NULL;
+}
+
+int
+q8_cli_compare (int argc, char **argv)
+{
+  const char *onnx_path = NULL, *q8_path = NULL, *data = NULL,
+             *report = NULL;
+  long max = 500;
+  int w = 0, h = 0, rc = 1;
+  bool quiet = false;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp (a, "-h") || !strcmp (a, "--help")) {
+      fputs (compare_usage, stdout);
+      return 0;
+    } else if (!strcmp (a, "--data") && v) {
+      data = argv[++i];
+    } else if (!strcmp (a, "--report") && v) {
+      report = argv[++i];
+    } else if (!strcmp (a, "--max-frames") && v) {
+      char *end;
+      max = strtol (argv[++i], &end, 10);
+      if (*end || max < 1)
+        return fail ("--max-frames '%s': a positive integer", v) + 1;
+    } else if (!strcmp (a, "--input-size") && v) {
+      if (sscanf (argv[++i], "%dx%d", &w, &h) != 2 || w < 1 || h < 1
+          || w > Q8_MAX_DIM || h > Q8_MAX_DIM)
+        return fail ("--input-size '%s': WxH", v) + 1;
+    } else if (!strcmp (a, "-q") || !strcmp (a, "--quiet")) {
+      quiet = true;
+    } else if (a[0] == '-' && a[1]) {
+      return fail ("'%s': unknown option or missing value (see q8 compare "
+                   "--help)", a) + 1;
+    } else if (!onnx_path) {
+      onnx_path = a;
+    } else if (!q8_path) {
+      q8_path = a;
+    } else {
+      return fail ("unexpected argument '%s'", a) + 1;
+    }
+  }
+  if (!onnx_path || !q8_path || !data) {
+    fputs (compare_usage, stderr);
+    return 2;
+  }
+  char err[1024];
+  size_t onnx_size = 0, q8_size = 0;
+  void *onnx = NULL, *q8data = NULL;
+  cv_graph *g = NULL;
+  q8_model *model = NULL;
+  q8_plan *plan = NULL;
+  cv_report *rep = NULL;
+  source src = { 0 };
+  bool show = !quiet && isatty (2);
+
+  if (!(onnx = read_whole (onnx_path, &onnx_size))) {
+    fail ("%s: %s", onnx_path, strerror (errno));
+    goto out;
+  }
+  if (!(q8data = read_whole (q8_path, &q8_size))) {
+    fail ("%s: %s", q8_path, strerror (errno));
+    goto out;
+  }
+  if (q8_model_load_buffer (q8data, q8_size, &model, err, sizeof err) < 0) {
+    fail ("%s: %s", q8_path, err);
+    goto out;
+  }
+  if (source_open (&src, data, max))
+    goto out;
+  q8_status st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
+  if (st == Q8_ESHAPE && h == 0) {
+    if (source_first_size (&src, &w, &h))
+      goto out;
+    st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
+  }
+  if (st < 0 || (st = cv_lower (g, err, sizeof err)) < 0) {
+    fail ("%s: %s", onnx_path, err);
+    goto out;
+  }
+  if (g->n_inputs != 1 || (size_t) g->n_outputs
+                            != q8_model_num_outputs (model)) {
+    fail ("%s has %d inputs and %d outputs, %s has %zu and %zu: not the "
+          "same model", onnx_path, g->n_inputs, g->n_outputs, q8_path,
+          q8_model_num_inputs (model), q8_model_num_outputs (model));
+    goto out;
+  }
+  const char *sha = NULL;
+  char mine[65];
+  cv_sha256_hex (onnx, onnx_size, mine);
+  if (q8_model_meta_string (model, "source.sha256", &sha) == Q8_OK
+      && strcmp (sha, mine))
+    fprintf (stderr, "q8 compare: warning: %s was converted from another "
+             "file (source.sha256 differs)\n", q8_path);
+  /* The .q8's grids on the IR's tensors, by name. */
+  for (int i = 0; i < g->n_t; i++) {
+    cv_tensor *t = &g->t[i];
+    if (t->is_const || (t->producer < 0 && i != g->inputs[0]))
+      continue;
+    if (t->producer >= 0 && g->n[t->producer].dead)
+      continue;
+    const q8__tensor *q = q8_tensor_named (model, t->name);
+    if (!q) {
+      fail ("tensor '%s' of %s is not in %s (was it converted from this "
+            "model?)", t->name, onnx_path, q8_path);
+      goto out;
+    }
+    t->has_q = true;
+    t->q_scale = q->scale;
+    t->q_zp = q->zero_point;
+  }
+  const char *wq = NULL;
+  bool per_tensor = q8_model_meta_string (model, "quantization.weights", &wq)
+                      == Q8_OK && !strcmp (wq, "per-tensor");
+  q8_tensor_info oi;
+  q8_model_output_info (model, 0, &oi);
+  bool u8_output = oi.dtype == Q8_DTYPE_U8;
+  const cv_tensor *in = &g->t[g->inputs[0]];
+  src.c = (int) in->dims[1];
+  src.h = (int) in->dims[2];
+  src.w = (int) in->dims[3];
+  if (q8_plan_create (model, src.w, src.h, 1, &plan, err, sizeof err) < 0) {
+    fail ("%s: %s", q8_path, err);
+    goto out;
+  }
+  if (!(rep = cv_report_new (g))) {
+    fail ("out of memory");
+    goto out;
+  }
+  if (measure (g, plan, &src, per_tensor, u8_output, show, rep) < 0)
+    goto out;
+  const char *method = "?";
+  q8_model_meta_string (model, "calibration.method", &method);
+  cv_report_info info = {
+    .onnx_path = onnx_path, .q8_path = q8_path, .method = method,
+    .calib_source = data, .onnx_bytes = onnx_size, .q8_bytes = q8_size,
+    .psnr = u8_output, .warnings = g->warnings,
+  };
+  if (!quiet)
+    cv_report_print (rep, &info, stdout);
+  if (report && cv_report_write_json (rep, &info, report) < 0) {
+    fail ("%s: %s", report, strerror (errno));
+    goto out;
+  }
+  rc = 0;
+out:
+  q8_plan_free (plan);
+  q8_model_free (model);
+  cv_report_free (rep);
+  cv_graph_free (g);
+  source_close (&src);
+  free (onnx);
+  free (q8data);
   return rc;
 }

@@ -267,5 +267,7 @@ void cv_sha256_hex (const void *data, size_t size, char hex[65]);
 
 /* convert_cli.c: `q8 convert ...`; returns the process exit status. */
 int q8_cli_convert (int argc, char **argv);
+/* `q8 compare MODEL.onnx MODEL.q8 --data PATH`. */
+int q8_cli_compare (int argc, char **argv);
 
 #endif /* Q8_CV_H */
