@@ -1,0 +1,898 @@
+/* convert_cli.c - `q8 convert`: FP32 ONNX -> int8 .q8 by post-training
+ * quantization (or by importing a QDQ model's own scales), with a
+ * report of what it cost.
+ *
+ *   q8 convert MODEL.onnx -o MODEL.q8 --calib DIR [--method mse]
+ *              [--report REPORT.json]
+ *
+ * Steps: import the ONNX graph at the calibration data's size, lower it to
+ * q8's ops, run the float executor over the calibration set twice (ranges,
+ * then histograms), choose every grid, write the .q8 with q8_builder, then
+ * measure: per-layer SQNR by fake quantization, output SQNR/PSNR by running
+ * the written model with libq8.
+ *
+ *   q8 compare MODEL.onnx MODEL.q8 --data PATH
+ *
+ * reproduces the measurement on other data with the .q8's own grids.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cv.h"
+#include "npy.h"
+#include "q8_internal.h"
+#ifdef Q8_CONVERT_HAVE_GST
+#include "media.h"
+#endif
+
+static const char usage[] =
+  "usage: q8 convert MODEL.onnx -o OUT.q8 [--calib PATH] [options]\n"
+  "\n"
+  "Converts a float32 ONNX model to an int8 .q8 model.\n"
+  "\n"
+  "  -o, --output FILE     the .q8 file to write\n"
+  "  --calib PATH          calibration data: a directory of .npy, .png and\n"
+  "                        .jpg files, or one such file or a video.\n"
+  "                        Images and video frames are decoded with\n"
+  "                        GStreamer, converted to luma (1-channel models)\n"
+  "                        or RGB, scaled to the model's input size and\n"
+  "                        taken as pixel / 255.  .npy: float32 NCHW\n"
+  "                        ([1,C,H,W], [C,H,W] or [H,W]) in the model's\n"
+  "                        input range, or uint8 [H,W] / [H,W,C] images\n"
+  "  --method M            minmax, percentile, mse (default) or entropy\n"
+  "  --percentile P        for --method percentile (default 99.99)\n"
+  "  --per-tensor          one weight scale per tensor (default: per\n"
+  "                        output channel)\n"
+  "  --max-frames N        use at most N calibration frames (default 500)\n"
+  "  --input-size WxH      import size for models with dynamic H and W\n"
+  "                        (default: the calibration data's size)\n"
+  "  --float-io            int8 input and output tensors (feed float with\n"
+  "                        q8_plan_set_input_f32) instead of 8-bit pixels\n"
+  "  --task T              super-resolution, anomaly or generic (default:\n"
+  "                        super-resolution when the output is an integer\n"
+  "                        multiple of the input size, else generic)\n"
+  "  --name NAME           the model's human name (metadata)\n"
+  "  --colorspace C        input.colorspace metadata: y-bt601, rgb, gray\n"
+  "                        (default y-bt601 for 1-channel super-resolution)\n"
+  "  --report FILE.json    save the error report as JSON\n"
+  "  -q, --quiet           no progress bar and no report on stdout\n";
+
+typedef struct {
+  const char *onnx, *out, *calib, *report, *task, *name, *colorspace;
+  cv_calib_method method;
+  double percentile;
+  bool per_tensor, float_io, quiet;
+  long max_frames;
+  int in_w, in_h;
+} options;
+
+static int
+fail (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+static int
+fail (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  fprintf (stderr, "q8 convert: ");
+  vfprintf (stderr, fmt, ap);
+  fprintf (stderr, "\n");
+  va_end (ap);
+  return 1;
+}
+
+static int
+parse_args (int argc, char **argv, options *o)
+{
+  memset (o, 0, sizeof *o);
+  o->method = CV_CALIB_MSE;
+  o->percentile = 99.99;
+  o->max_frames = 500;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define TAKES(name) (strcmp (a, name) == 0 && (v || (fail ("%s needs a " \
+                                                       "value", name), 0)))
+    if (!strcmp (a, "-h") || !strcmp (a, "--help")) {
+      fputs (usage, stdout);
+      return 0;
+    } else if (TAKES ("-o") || TAKES ("--output")) {
+      o->out = v;
+      i++;
+    } else if (TAKES ("--calib")) {
+      o->calib = v;
+      i++;
+    } else if (TAKES ("--method")) {
+      if (!strcmp (v, "minmax"))
+        o->method = CV_CALIB_MINMAX;
+      else if (!strcmp (v, "percentile"))
+        o->method = CV_CALIB_PERCENTILE;
+      else if (!strcmp (v, "mse"))
+        o->method = CV_CALIB_MSE;
+      else if (!strcmp (v, "entropy"))
+        o->method = CV_CALIB_ENTROPY;
+      else
+        return fail ("--method '%s': use minmax, percentile, mse or "
+                     "entropy", v) + 1;
+      i++;
+    } else if (TAKES ("--percentile")) {
+      char *end;
+      o->percentile = strtod (v, &end);
+      if (*end || !(o->percentile > 50 && o->percentile <= 100))
+        return fail ("--percentile '%s': a number in (50, 100]", v) + 1;
+      i++;
+    } else if (TAKES ("--max-frames")) {
+      char *end;
+      o->max_frames = strtol (v, &end, 10);
+      if (*end || o->max_frames < 1)
+        return fail ("--max-frames '%s': a positive integer", v) + 1;
+      i++;
+    } else if (TAKES ("--input-size")) {
+      if (sscanf (v, "%dx%d", &o->in_w, &o->in_h) != 2 || o->in_w < 1
+          || o->in_h < 1 || o->in_w > Q8_MAX_DIM || o->in_h > Q8_MAX_DIM)
+        return fail ("--input-size '%s': WxH, e.g. 640x360", v) + 1;
+      i++;
+    } else if (TAKES ("--task")) {
+      o->task = v;
+      if (strcmp (v, "super-resolution") && strcmp (v, "anomaly")
+          && strcmp (v, "generic"))
+        return fail ("--task '%s': super-resolution, anomaly or generic",
+                     v) + 1;
+      i++;
+    } else if (TAKES ("--name")) {
+      o->name = v;
+      i++;
+    } else if (TAKES ("--colorspace")) {
+      o->colorspace = v;
+      i++;
+    } else if (TAKES ("--report")) {
+      o->report = v;
+      i++;
+    } else if (!strcmp (a, "--per-tensor")) {
+      o->per_tensor = true;
+    } else if (!strcmp (a, "--float-io")) {
+      o->float_io = true;
+    } else if (!strcmp (a, "-q") || !strcmp (a, "--quiet")) {
+      o->quiet = true;
+    } else if (a[0] == '-' && a[1]) {
+      return fail ("unknown option '%s' (see q8 convert --help)", a) + 1;
+    } else if (!o->onnx) {
+      o->onnx = a;
+    } else {
+      return fail ("unexpected argument '%s'", a) + 1;
+    }
+#undef TAKES
+  }
+  if (!o->onnx || !o->out) {
+    fputs (usage, stderr);
+    return 2;
+  }
+  return -1;
+}
+
+static void *
+read_whole (const char *path, size_t *size)
+{
+  FILE *f = fopen (path, "rb");
+  if (!f)
+    return NULL;
+  void *buf = NULL;
+  long len;
+  if (fseek (f, 0, SEEK_END) == 0 && (len = ftell (f)) >= 0
+      && fseek (f, 0, SEEK_SET) == 0) {
+    buf = malloc ((size_t) len + 1);
+    if (buf && fread (buf, 1, (size_t) len, f) != (size_t) len) {
+      free (buf);
+      buf = NULL;
+    }
+    *size = (size_t) len;
+  }
+  fclose (f);
+  return buf;
+}
+
+/* ---------------------------------------------------------------- */
+/* Calibration data                                                  */
+/* ---------------------------------------------------------------- */
+
+/* The calibration set: .npy files (one frame each), images and videos
+ * (decoded by GStreamer, media.c), from a directory or one file, at most
+ * max frames.  Iterated once per pass. */
+typedef struct {
+  char **paths;
+  int n;
+  long max;
+  int c, w, h;        /* the frames' shape once known */
+  int idx;            /* next path */
+  long frames;        /* frames given in this pass */
+#ifdef Q8_CONVERT_HAVE_GST
+  cv_media *media;    /* the open image or video */
+#endif
+} source;
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static bool
+has_ext (const char *name, const char *ext)
+{
+  size_t n = strlen (name), e = strlen (ext);
+  return n > e && strcasecmp (name + n - e, ext) == 0;
+}
+
+static bool
+is_npy (const char *path)
+{
+  return has_ext (path, ".npy");
+}
+
+static void
+source_close (source *s)
+{
+#ifdef Q8_CONVERT_HAVE_GST
+  cv_media_close (s->media);
+  s->media = NULL;
+#endif
+  for (int i = 0; i < s->n; i++)
+    free (s->paths[i]);
+  free (s->paths);
+  memset (s, 0, sizeof *s);
+}
+
+static int
+source_open (source *s, const char *path, long max)
+{
+  memset (s, 0, sizeof *s);
+  s->max = max;
+  struct stat sb;
+  if (stat (path, &sb) != 0)
+    return fail ("--calib %s: %s", path, strerror (errno));
+  if (!S_ISDIR (sb.st_mode)) {
+    s->paths = malloc (sizeof (char *));
+    s->paths[0] = cv_strdup (path);
+    s->n = 1;
+    return 0;
+  }
+  DIR *d = opendir (path);
+  if (!d)
+    return fail ("--calib %s: %s", path, strerror (errno));
+  struct dirent *e;
+  int cap = 0;
+  while ((e = readdir (d))) {
+    if (!is_npy (e->d_name) && !has_ext (e->d_name, ".png")
+        && !has_ext (e->d_name, ".jpg") && !has_ext (e->d_name, ".jpeg"))
+      continue;
+    if (s->n == cap) {
+      cap = cap ? 2 * cap : 64;
+      s->paths = realloc (s->paths, (size_t) cap * sizeof (char *));
+    }
+    char *p = malloc (strlen (path) + strlen (e->d_name) + 2);
+    sprintf (p, "%s/%s", path, e->d_name);
+    s->paths[s->n++] = p;
+  }
+  closedir (d);
+  if (s->n == 0)
+    return fail ("--calib %s: no .npy, .png or .jpg files in the directory",
+                 path);
+  qsort (s->paths, (size_t) s->n, sizeof (char *), cmp_str);
+  return 0;
+}
+
+/* The first frame's size (for models with dynamic H and W). */
+static int
+source_first_size (source *s, int *w, int *h)
+{
+  char err[512];
+  const char *p = s->paths[0];
+  if (is_npy (p)) {
+    npy_array a;
+    if (npy_read_file (p, &a, err, sizeof err) < 0)
+      return fail ("%s", err);
+    int ok = a.ndim >= 2;
+    if (ok) {
+      /* float [.., H, W] or uint8 [H, W, (C)] */
+      *h = (int) (a.dtype == NPY_F32 ? a.shape[a.ndim - 2] : a.shape[0]);
+      *w = (int) (a.dtype == NPY_F32 ? a.shape[a.ndim - 1] : a.shape[1]);
+    }
+    npy_free (&a);
+    return ok ? 0 : fail ("%s: not an image-shaped array", p);
+  }
+#ifdef Q8_CONVERT_HAVE_GST
+  if (cv_media_probe (p, w, h, err, sizeof err) < 0)
+    return fail ("%s", err);
+  return 0;
+#else
+  return fail ("%s: this q8 was built without GStreamer; give .npy files",
+               p);
+#endif
+}
+
+/* Reads one .npy sample as NCHW float with s->c channels. */
+static float *
+read_npy (const source *s, const char *path)
+{
+  npy_array a;
+  char err[256];
+  int c = s->c, h = 0, w = 0;
+  if (npy_read_file (path, &a, err, sizeof err) < 0) {
+    fail ("%s", err);
+    return NULL;
+  }
+  size_t dims[4] = { 1, 1, 1, 1 };
+  float *out = NULL;
+  if (a.dtype == NPY_F32) {
+    /* [H,W], [C,H,W] or [1,C,H,W] */
+    for (int i = 0; i < a.ndim; i++)
+      dims[4 - a.ndim + i] = a.shape[i];
+    if (a.ndim < 2 || dims[0] != 1 || (int) dims[1] != c) {
+      fail ("%s: a float32 array of %d dimensions with %zu channels; the "
+            "model takes [1, %d, H, W]", path, a.ndim, dims[1], c);
+      goto out;
+    }
+    h = (int) dims[2];
+    w = (int) dims[3];
+    out = a.data;
+    a.data = NULL;
+  } else {
+    /* uint8 [H, W] or [H, W, C] images: pixel / 255, to NCHW */
+    int fc = a.ndim == 3 ? (int) a.shape[2] : 1;
+    if ((a.ndim != 2 && a.ndim != 3) || fc != c) {
+      fail ("%s: uint8 images must be [H, W] or [H, W, %d]", path, c);
+      goto out;
+    }
+    h = (int) a.shape[0];
+    w = (int) a.shape[1];
+    out = malloc (a.count * sizeof (float));
+    const uint8_t *p = a.data;
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        for (int k = 0; k < c; k++)
+          out[((size_t) k * h + y) * w + x] =
+            p[((size_t) y * w + x) * c + k] / 255.0f;
+  }
+  if (h != s->h || w != s->w) {
+    fail ("%s: %dx%d; the model is imported at %dx%d (every .npy sample "
+          "must have that size)", path, w, h, s->w, s->h);
+    free (out);
+    out = NULL;
+  }
+out:
+  npy_free (&a);
+  return out;
+}
+
+static void
+source_rewind (source *s)
+{
+#ifdef Q8_CONVERT_HAVE_GST
+  cv_media_close (s->media);
+  s->media = NULL;
+#endif
+  s->idx = 0;
+  s->frames = 0;
+}
+
+/* The next frame into *out (malloc'ed, c x h x w): 1, 0 at the end, -1 on
+ * an error (printed). */
+static int
+source_next (source *s, float **out)
+{
+  *out = NULL;
+  if (s->frames >= s->max)
+    return 0;
+  for (;;) {
+#ifdef Q8_CONVERT_HAVE_GST
+    if (s->media) {
+      char err[512];
+      float *f = malloc ((size_t) s->c * s->h * s->w * sizeof (float));
+      int r = f ? cv_media_next (s->media, f, err, sizeof err) : -1;
+      if (r == 1) {
+        *out = f;
+        s->frames++;
+        return 1;
+      }
+      free (f);
+      cv_media_close (s->media);
+      s->media = NULL;
+      if (r < 0)
+        return fail ("%s: %s", s->paths[s->idx - 1], err);
+      continue;
+    }
+#endif
+    if (s->idx >= s->n)
+      return 0;
+    const char *p = s->paths[s->idx++];
+    if (is_npy (p)) {
+      *out = read_npy (s, p);
+      if (!*out)
+        return -1;
+      s->frames++;
+      return 1;
+    }
+#ifdef Q8_CONVERT_HAVE_GST
+    char err[512];
+    s->media = cv_media_open (p, s->c, s->w, s->h, err, sizeof err);
+    if (!s->media)
+      return fail ("%s", err);
+#else
+    return fail ("%s: this q8 was built without GStreamer; give .npy files",
+                 p);
+#endif
+  }
+}
+
+static void
+progress (bool show, const char *what, int done, int total, time_t t0)
+{
+  if (!show)
+    return;
+  double el = difftime (time (NULL), t0);
+  double eta = done ? el / done * (total - done) : 0;
+  fprintf (stderr, "\r%s %d/%d frames, ETA %.0f s   ", what, done, total,
+           eta);
+}
+
+/* Runs every frame of src through the float graph, its fake-quantized
+ * emulation and the q8 plan, into rep.  0, or -1 after printing why. */
+static int
+measure (const cv_graph *g, q8_plan *plan, source *src, bool per_tensor,
+         bool u8_output, bool show, cv_report *rep)
+{
+  char err[512];
+  cv_exec_opts emu = { .emulate = true, .per_tensor = per_tensor,
+                       .u8_output = u8_output };
+  const cv_tensor *in = &g->t[g->inputs[0]];
+  float *x = NULL, *qout = NULL;
+  int rc = -1, r;
+  time_t t0 = time (NULL);
+  source_rewind (src);
+  while ((r = source_next (src, &x)) == 1) {
+    const float *ins[1] = { x };
+    cv_values vf, vq;
+    if (cv_execute (g, ins, NULL, &vf, err, sizeof err) < 0) {
+      fail ("%s", err);
+      goto out;
+    }
+    if (cv_execute (g, ins, &emu, &vq, err, sizeof err) < 0) {
+      cv_values_free (&vf);
+      fail ("%s", err);
+      goto out;
+    }
+    cv_report_add_emulated (rep, &vf, &vq);
+    /* The q8 input holds the ONNX input times input_mul. */
+    size_t n_in = (size_t) cv_numel (in);
+    for (size_t k = 0; k < n_in; k++)
+      x[k] = (float) (x[k] * g->input_mul[0]);
+    q8_plan_set_input_f32 (plan, 0, x);
+    q8_run (plan);
+    for (int k = 0; k < g->n_outputs; k++) {
+      size_t n = (size_t) cv_numel (&g->t[g->outputs[k]]);
+      float *q = realloc (qout, n * sizeof (float));
+      if (!q)
+        break;
+      qout = q;
+      q8_plan_get_output_f32 (plan, (size_t) k, qout);
+      cv_report_add_q8 (rep, k, vf.v[g->outputs[k]], qout, n);
+    }
+    cv_values_free (&vf);
+    cv_values_free (&vq);
+    free (x);
+    x = NULL;
+    progress (show, "measuring", (int) src->frames, (int) src->max, t0);
+  }
+  if (show)
+    fprintf (stderr, "\n");
+  rc = r < 0 ? -1 : 0;
+out:
+  free (x);
+  free (qout);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* Main                                                              */
+/* ---------------------------------------------------------------- */
+
+int
+q8_cli_convert (int argc, char **argv)
+{
+  options o;
+  int rc = parse_args (argc, argv, &o);
+  if (rc >= 0)
+    return rc;
+  char err[1024];
+  size_t onnx_size = 0, q8_size = 0;
+  void *onnx = NULL, *q8data = NULL;
+  cv_graph *g = NULL;
+  cv_calib *cal = NULL;
+  cv_report *rep = NULL;
+  q8_builder *b = NULL;
+  q8_model *model = NULL;
+  q8_plan *plan = NULL;
+  float *x = NULL;
+  source src = { 0 };
+  bool have_calib = false;
+  rc = 1;
+  bool show = !o.quiet && isatty (2);
+
+  onnx = read_whole (o.onnx, &onnx_size);
+  if (!onnx) {
+    fail ("%s: %s", o.onnx, strerror (errno));
+    goto out;
+  }
+  if (o.calib) {
+    if (source_open (&src, o.calib, o.max_frames))
+      goto out;
+    have_calib = true;
+  }
+
+  /* The import size: --input-size, the model's own, else the first
+   * calibration frame's. */
+  int h = o.in_h, w = o.in_w;
+  q8_status st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
+  if (st == Q8_ESHAPE && have_calib && h == 0) {
+    if (source_first_size (&src, &w, &h))
+      goto out;
+    st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
+  }
+  if (st < 0) {
+    fail ("%s: %s", o.onnx, err);
+    goto out;
+  }
+  if ((st = cv_lower (g, err, sizeof err)) < 0) {
+    fail ("%s: %s", o.onnx, err);
+    goto out;
+  }
+  if (g->n_inputs != 1) {
+    fail ("%s: %d graph inputs; the converter calibrates single-input "
+          "models", o.onnx, g->n_inputs);
+    goto out;
+  }
+  const cv_tensor *in = &g->t[g->inputs[0]];
+  int c = (int) in->dims[1];
+  h = (int) in->dims[2];
+  w = (int) in->dims[3];
+  src.c = c;
+  src.h = h;
+  src.w = w;
+  long n_frames = 0;
+
+  /* Calibration: ranges, then histograms. */
+  cal = cv_calib_new (g, o.method, o.percentile);
+  if (!cal)
+    goto oom;
+  time_t t0 = time (NULL);
+  for (int pass = 0; pass < 2 && have_calib; pass++) {
+    source_rewind (&src);
+    int r;
+    while ((r = source_next (&src, &x)) == 1) {
+      const float *ins[1] = { x };
+      cv_values v;
+      if (cv_execute (g, ins, NULL, &v, err, sizeof err) < 0) {
+        fail ("%s", err);
+        goto out;
+      }
+      cv_calib_observe (cal, pass, &v);
+      cv_values_free (&v);
+      free (x);
+      x = NULL;
+      progress (show, pass ? "calibrating (histograms)"
+                           : "calibrating (ranges)", (int) src.frames,
+                pass ? (int) n_frames : (int) src.max, t0);
+    }
+    if (r < 0)
+      goto out;
+    n_frames = src.frames;
+    if (show)
+      fprintf (stderr, "\n");
+  }
+  cv_calib_finish (cal, g);
+  cv_quant_opts qo = { .per_tensor = o.per_tensor, .u8_input = !o.float_io,
+                       .u8_output = !o.float_io };
+  if ((st = cv_quant_finalize (g, &qo, err, sizeof err)) < 0) {
+    fail ("%s%s", err, have_calib ? "" : " (give --calib data)");
+    goto out;
+  }
+
+  /* Write. */
+  b = q8_builder_new ();
+  if (!b)
+    goto oom;
+  if ((st = cv_quant_build (g, &qo, b, err, sizeof err)) < 0) {
+    fail ("%s: %s", o.onnx, err);
+    goto out;
+  }
+  char sha[65];
+  cv_sha256_hex (onnx, onnx_size, sha);
+  const cv_tensor *out0 = &g->t[g->outputs[0]];
+  int64_t sr = out0->dims[2] % in->dims[2] == 0
+                   && out0->dims[2] / in->dims[2] > 1
+                   && out0->dims[3] == in->dims[3] * (out0->dims[2]
+                                                      / in->dims[2])
+                 ? out0->dims[2] / in->dims[2] : 0;
+  const char *task = o.task ? o.task : sr ? "super-resolution" : "generic";
+  q8_builder_meta_string (b, "converter", "q8 convert " Q8_VERSION_STRING);
+  q8_builder_meta_string (b, "task", task);
+  if (o.name)
+    q8_builder_meta_string (b, "name", o.name);
+  if (!strcmp (task, "super-resolution") && sr)
+    q8_builder_meta_int (b, "sr.scale", sr);
+  const char *cs = o.colorspace ? o.colorspace
+                   : !strcmp (task, "super-resolution") && c == 1 ? "y-bt601"
+                   : c == 3 ? "rgb" : c == 1 ? "gray" : NULL;
+  if (cs)
+    q8_builder_meta_string (b, "input.colorspace", cs);
+  if (!o.float_io)
+    q8_builder_meta_string (b, "input.range", "0..1");
+  q8_builder_meta_string (b, "source.sha256", sha);
+  q8_builder_meta_string (b, "calibration.method",
+                          have_calib ? cv_calib_method_name (o.method)
+                                     : "imported");
+  q8_builder_meta_int (b, "calibration.frames", n_frames);
+  if (o.calib)
+    q8_builder_meta_string (b, "calibration.source", o.calib);
+  q8_builder_meta_string (b, "quantization.weights",
+                          o.per_tensor ? "per-tensor" : "per-channel");
+  if ((st = q8_builder_write (b, &q8data, &q8_size, err, sizeof err)) < 0) {
+    fail ("cannot build the .q8 model: %s", err);
+    goto out;
+  }
+  FILE *f = fopen (o.out, "wb");
+  if (!f || fwrite (q8data, 1, q8_size, f) != q8_size) {
+    fail ("%s: %s", o.out, strerror (errno));
+    if (f)
+      fclose (f);
+    goto out;
+  }
+  if (fclose (f) != 0) {
+    fail ("%s: %s", o.out, strerror (errno));
+    goto out;
+  }
+  if (g->warnings)
+    for (char *p = g->warnings, *nl; *p; p = nl + 1) {
+      nl = strchr (p, '\n');
+      fprintf (stderr, "q8 convert: warning: %.*s\n", (int) (nl - p), p);
+    }
+
+  /* Measure on the calibration set: emulated layers, real outputs. */
+  rep = cv_report_new (g);
+  if (!rep)
+    goto oom;
+  if ((st = q8_model_load_buffer (q8data, q8_size, &model, err, sizeof err))
+        < 0
+      || (st = q8_plan_create (model, w, h, 1, &plan, err, sizeof err)) < 0) {
+    fail ("the written model does not load: %s", err);
+    goto out;
+  }
+  if (have_calib
+      && measure (g, plan, &src, o.per_tensor, !o.float_io, show, rep) < 0)
+    goto out;
+  cv_report_info info = {
+    .onnx_path = o.onnx, .q8_path = o.out,
+    .method = have_calib ? cv_calib_method_name (o.method) : "imported",
+    .calib_source = o.calib, .onnx_bytes = onnx_size, .q8_bytes = q8_size,
+    .psnr = !o.float_io, .warnings = g->warnings,
+  };
+  if (!o.quiet)
+    cv_report_print (rep, &info, stdout);
+  if (o.report && cv_report_write_json (rep, &info, o.report) < 0) {
+    fail ("%s: %s", o.report, strerror (errno));
+    goto out;
+  }
+  rc = 0;
+  goto out;
+oom:
+  fail ("out of memory");
+out:
+  q8_plan_free (plan);
+  q8_model_free (model);
+  q8_builder_free (b);
+  free (q8data);
+  cv_report_free (rep);
+  cv_calib_free (cal);
+  cv_graph_free (g);
+  source_close (&src);
+  free (onnx);
+  free (x);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* q8 compare                                                        */
+/* ---------------------------------------------------------------- */
+
+static const char compare_usage[] =
+  "usage: q8 compare MODEL.onnx MODEL.q8 --data PATH [options]\n"
+  "\n"
+  "Reproduces the conversion report of MODEL.q8 on other data: per-layer\n"
+  "SQNR (float vs int8, emulated with the .q8's own grids) and the\n"
+  "outputs' SQNR and PSNR (float vs q8_run).\n"
+  "\n"
+  "  --data PATH           .npy / .png / .jpg files or a video, as for\n"
+  "                        q8 convert --calib\n"
+  "  --max-frames N        at most N frames (default 500)\n"
+  "  --input-size WxH      size for models with dynamic H and W\n"
+  "  --report FILE.json    save the report as JSON\n"
+  "  -q, --quiet           no progress bar and no table on stdout\n";
+
+/* The q8 tensor named name (or name + "/s8", the int8 side of a pixel
+ * boundary), or NULL. */
+static const q8__tensor *
+q8_tensor_named (const q8_model *m, const char *name)
+{
+  char s8[300];
+  snprintf (s8, sizeof s8, "%.200s/s8", name);
+  for (uint32_t pass = 0; pass < 2; pass++)
+    for (uint32_t i = 0; i < m->n_tensors; i++) {
+      const q8__tensor *t = &m->tensors[i];
+      if (!t->is_const && t->dtype == Q8_DTYPE_S8
+          && !strcmp (t->name, pass ? s8 : name))
+        return t;
+    }
+  return NULL;
+}
+
+int
+q8_cli_compare (int argc, char **argv)
+{
+  const char *onnx_path = NULL, *q8_path = NULL, *data = NULL,
+             *report = NULL;
+  long max = 500;
+  int w = 0, h = 0, rc = 1;
+  bool quiet = false;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp (a, "-h") || !strcmp (a, "--help")) {
+      fputs (compare_usage, stdout);
+      return 0;
+    } else if (!strcmp (a, "--data") && v) {
+      data = argv[++i];
+    } else if (!strcmp (a, "--report") && v) {
+      report = argv[++i];
+    } else if (!strcmp (a, "--max-frames") && v) {
+      char *end;
+      max = strtol (argv[++i], &end, 10);
+      if (*end || max < 1)
+        return fail ("--max-frames '%s': a positive integer", v) + 1;
+    } else if (!strcmp (a, "--input-size") && v) {
+      if (sscanf (argv[++i], "%dx%d", &w, &h) != 2 || w < 1 || h < 1
+          || w > Q8_MAX_DIM || h > Q8_MAX_DIM)
+        return fail ("--input-size '%s': WxH", v) + 1;
+    } else if (!strcmp (a, "-q") || !strcmp (a, "--quiet")) {
+      quiet = true;
+    } else if (a[0] == '-' && a[1]) {
+      return fail ("'%s': unknown option or missing value (see q8 compare "
+                   "--help)", a) + 1;
+    } else if (!onnx_path) {
+      onnx_path = a;
+    } else if (!q8_path) {
+      q8_path = a;
+    } else {
+      return fail ("unexpected argument '%s'", a) + 1;
+    }
+  }
+  if (!onnx_path || !q8_path || !data) {
+    fputs (compare_usage, stderr);
+    return 2;
+  }
+  char err[1024];
+  size_t onnx_size = 0, q8_size = 0;
+  void *onnx = NULL, *q8data = NULL;
+  cv_graph *g = NULL;
+  q8_model *model = NULL;
+  q8_plan *plan = NULL;
+  cv_report *rep = NULL;
+  source src = { 0 };
+  bool show = !quiet && isatty (2);
+
+  if (!(onnx = read_whole (onnx_path, &onnx_size))) {
+    fail ("%s: %s", onnx_path, strerror (errno));
+    goto out;
+  }
+  if (!(q8data = read_whole (q8_path, &q8_size))) {
+    fail ("%s: %s", q8_path, strerror (errno));
+    goto out;
+  }
+  if (q8_model_load_buffer (q8data, q8_size, &model, err, sizeof err) < 0) {
+    fail ("%s: %s", q8_path, err);
+    goto out;
+  }
+  if (source_open (&src, data, max))
+    goto out;
+  q8_status st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
+  if (st == Q8_ESHAPE && h == 0) {
+    if (source_first_size (&src, &w, &h))
+      goto out;
+    st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
+  }
+  if (st < 0 || (st = cv_lower (g, err, sizeof err)) < 0) {
+    fail ("%s: %s", onnx_path, err);
+    goto out;
+  }
+  if (g->n_inputs != 1 || (size_t) g->n_outputs
+                            != q8_model_num_outputs (model)) {
+    fail ("%s has %d inputs and %d outputs, %s has %zu and %zu: not the "
+          "same model", onnx_path, g->n_inputs, g->n_outputs, q8_path,
+          q8_model_num_inputs (model), q8_model_num_outputs (model));
+    goto out;
+  }
+  const char *sha = NULL;
+  char mine[65];
+  cv_sha256_hex (onnx, onnx_size, mine);
+  if (q8_model_meta_string (model, "source.sha256", &sha) == Q8_OK
+      && strcmp (sha, mine))
+    fprintf (stderr, "q8 compare: warning: %s was converted from another "
+             "file (source.sha256 differs)\n", q8_path);
+  /* The .q8's grids on the IR's tensors, by name. */
+  for (int i = 0; i < g->n_t; i++) {
+    cv_tensor *t = &g->t[i];
+    if (t->is_const || (t->producer < 0 && i != g->inputs[0]))
+      continue;
+    if (t->producer >= 0 && g->n[t->producer].dead)
+      continue;
+    const q8__tensor *q = q8_tensor_named (model, t->name);
+    if (!q) {
+      fail ("tensor '%s' of %s is not in %s (was it converted from this "
+            "model?)", t->name, onnx_path, q8_path);
+      goto out;
+    }
+    t->has_q = true;
+    t->q_scale = q->scale;
+    t->q_zp = q->zero_point;
+  }
+  const char *wq = NULL;
+  bool per_tensor = q8_model_meta_string (model, "quantization.weights", &wq)
+                      == Q8_OK && !strcmp (wq, "per-tensor");
+  q8_tensor_info oi;
+  q8_model_output_info (model, 0, &oi);
+  bool u8_output = oi.dtype == Q8_DTYPE_U8;
+  const cv_tensor *in = &g->t[g->inputs[0]];
+  src.c = (int) in->dims[1];
+  src.h = (int) in->dims[2];
+  src.w = (int) in->dims[3];
+  if (q8_plan_create (model, src.w, src.h, 1, &plan, err, sizeof err) < 0) {
+    fail ("%s: %s", q8_path, err);
+    goto out;
+  }
+  if (!(rep = cv_report_new (g))) {
+    fail ("out of memory");
+    goto out;
+  }
+  if (measure (g, plan, &src, per_tensor, u8_output, show, rep) < 0)
+    goto out;
+  const char *method = "?";
+  q8_model_meta_string (model, "calibration.method", &method);
+  cv_report_info info = {
+    .onnx_path = onnx_path, .q8_path = q8_path, .method = method,
+    .calib_source = data, .onnx_bytes = onnx_size, .q8_bytes = q8_size,
+    .psnr = u8_output, .warnings = g->warnings,
+  };
+  if (!quiet)
+    cv_report_print (rep, &info, stdout);
+  if (report && cv_report_write_json (rep, &info, report) < 0) {
+    fail ("%s: %s", report, strerror (errno));
+    goto out;
+  }
+  rc = 0;
+out:
+  q8_plan_free (plan);
+  q8_model_free (model);
+  cv_report_free (rep);
+  cv_graph_free (g);
+  source_close (&src);
+  free (onnx);
+  free (q8data);
+  return rc;
+}
