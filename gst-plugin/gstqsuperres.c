@@ -13,7 +13,8 @@
  * chroma and alpha are upscaled bilinearly.  RGB input is converted to
  * YCbCr with the BT.601 full-range matrix, upscaled and converted back, so
  * webcam formats (YUY2, NV12, I420) and decoder output need no
- * videoconvert.
+ * videoconvert.  A model with 3 input channels is an RGB model: it gets R,
+ * G and B directly, and qsuperres then accepts the RGB formats only.
  *
  * The models are compiled into the plugin: `scale` picks the built-in
  * model of that factor.  `model` loads a .q8 file instead and overrides
@@ -99,6 +100,9 @@ enum
 
 #define QSUPERRES_FORMATS "{ GRAY8, I420, YV12, NV12, NV21, YUY2, UYVY, " \
     "Y42B, Y444, RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA }"
+/* What an RGB (3-channel) model accepts. */
+#define QSUPERRES_RGB_FORMATS \
+    "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA }"
 
 static GstStaticPadTemplate gst_qsuperres_sink_template =
 GST_STATIC_PAD_TEMPLATE ("sink",
@@ -142,11 +146,12 @@ GST_ELEMENT_REGISTER_DEFINE (qsuperres, "qsuperres", GST_RANK_NONE,
 /* Models                                                              */
 /* ------------------------------------------------------------------ */
 
-/* Checks that model is a luma super-resolution network and finds its
- * factor by planning it once.  On failure writes why to err. */
+/* Checks that model is a luma (1-channel) or RGB (3-channel) super-
+ * resolution network and finds its factor by planning it once.  On
+ * failure writes why to err. */
 static gboolean
-gst_qsuperres_check_model (const q8_model *model, guint *factor, gchar *err,
-    gsize err_size)
+gst_qsuperres_check_model (const q8_model *model, guint *factor,
+    gint *channels, gchar *err, gsize err_size)
 {
   const char *task = NULL;
   q8_tensor_info in, out;
@@ -170,11 +175,13 @@ gst_qsuperres_check_model (const q8_model *model, guint *factor, gchar *err,
   }
   q8_model_input_info (model, 0, &in);
   q8_model_output_info (model, 0, &out);
-  if (in.c != 1 || out.c != 1) {
+  if ((in.c != 1 && in.c != 3) || out.c != in.c) {
     g_snprintf (err, err_size, "its input has %d channels and its output "
-        "%d, qsuperres runs luma models (1 and 1)", (int) in.c, (int) out.c);
+        "%d, qsuperres runs luma (1 and 1) or RGB (3 and 3) models",
+        (int) in.c, (int) out.c);
     return FALSE;
   }
+  *channels = in.c;
 
   st = q8_plan_create (model, PROBE_SIZE, PROBE_SIZE, 1, &probe, q8err,
       sizeof q8err);
@@ -209,7 +216,7 @@ gst_qsuperres_check_model (const q8_model *model, guint *factor, gchar *err,
  * NULL. */
 static q8_model *
 gst_qsuperres_load_model (GstQSuperRes *self, const gchar *path, guint scale,
-    gboolean fatal, guint *factor, gchar **desc)
+    gboolean fatal, guint *factor, gint *channels, gchar **desc)
 {
   q8_model *model;
   gchar why[512];
@@ -218,7 +225,8 @@ gst_qsuperres_load_model (GstQSuperRes *self, const gchar *path, guint scale,
       desc);
   if (model == NULL)
     return NULL;
-  if (!gst_qsuperres_check_model (model, factor, why, sizeof why)) {
+  if (!gst_qsuperres_check_model (model, factor, channels, why,
+          sizeof why)) {
     GST_Q8_LOAD_ERROR (self, fatal, STREAM, WRONG_TYPE,
         ("Model \"%s\" cannot be used by qsuperres: %s.", *desc, why),
         (NULL));
@@ -226,7 +234,8 @@ gst_qsuperres_load_model (GstQSuperRes *self, const gchar *path, guint scale,
     g_clear_pointer (desc, g_free);
     return NULL;
   }
-  GST_INFO_OBJECT (self, "loaded %s, upscales by %u", *desc, *factor);
+  GST_INFO_OBJECT (self, "loaded %s, %s, upscales by %u", *desc,
+      *channels == 3 ? "RGB" : "luma", *factor);
   return model;
 }
 
@@ -359,6 +368,11 @@ gst_qsuperres_transform_caps (GstBaseTransform *trans,
   const gboolean multiply = direction == GST_PAD_SINK;
   GstCaps *ret = gst_caps_new_empty ();
   guint n = gst_caps_get_size (caps);
+  gint channels;
+
+  GST_OBJECT_LOCK (self);
+  channels = self->channels;
+  GST_OBJECT_UNLOCK (self);
 
   for (guint i = 0; i < n; i++) {
     GstStructure *s = gst_structure_copy (gst_caps_get_structure (caps, i));
@@ -371,6 +385,16 @@ gst_qsuperres_transform_caps (GstBaseTransform *trans,
     } else {
       gst_structure_free (s);
     }
+  }
+
+  /* An RGB model takes the RGB formats only; upstream converts. */
+  if (channels == 3) {
+    GstCaps *rgb = gst_caps_from_string ("video/x-raw, format="
+        QSUPERRES_RGB_FORMATS);
+    GstCaps *tmp = gst_caps_intersect (ret, rgb);
+    gst_caps_unref (ret);
+    gst_caps_unref (rgb);
+    ret = tmp;
   }
 
   if (filter != NULL) {
@@ -420,6 +444,16 @@ gst_qsuperres_fixate_caps (GstBaseTransform *trans,
 /* Processing                                                          */
 /* ------------------------------------------------------------------ */
 
+/* A libq8 call failed while streaming (it cannot on a valid plan). */
+static GstFlowReturn
+gst_qsuperres_q8_failed (GstQSuperRes *self, q8_status st)
+{
+  GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
+      ("Running the model failed: %s.", q8_status_str (st)),
+      ("%s, %dx%d", self->model_desc, self->in_width, self->in_height));
+  return GST_FLOW_ERROR;
+}
+
 /* Upscales one luma plane whose samples are src_pstride bytes apart,
  * writing samples dst_pstride apart: through the network, or (net FALSE)
  * bilinearly. */
@@ -441,7 +475,7 @@ gst_qsuperres_upscale_luma (GstQSuperRes *self, const guint8 *src,
   if (src_pstride == 1) {
     st = q8_plan_set_input_u8 (self->plan, 0, src, (size_t) src_stride);
   } else {
-    gst_q8_gather_u8 (src, src_pstride, (size_t) src_stride, self->y_in,
+    gst_q8_copy_u8 (src, src_pstride, (size_t) src_stride, self->y_in, 1,
         (size_t) self->in_width, self->in_width, self->in_height);
     st = q8_plan_set_input_u8 (self->plan, 0, self->y_in,
         (size_t) self->in_width);
@@ -454,18 +488,12 @@ gst_qsuperres_upscale_luma (GstQSuperRes *self, const guint8 *src,
     } else {
       st = q8_plan_get_output_u8 (self->plan, 0, self->y_out,
           (size_t) self->out_width);
-      gst_q8_scatter_u8 (self->y_out, (size_t) self->out_width, dst,
+      gst_q8_copy_u8 (self->y_out, 1, (size_t) self->out_width, dst,
           dst_pstride, (size_t) dst_stride, self->out_width,
           self->out_height);
     }
   }
-  if (st != Q8_OK) {
-    GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
-        ("Running the model failed: %s.", q8_status_str (st)),
-        ("%s, %dx%d", self->model_desc, self->in_width, self->in_height));
-    return GST_FLOW_ERROR;
-  }
-  return GST_FLOW_OK;
+  return st == Q8_OK ? GST_FLOW_OK : gst_qsuperres_q8_failed (self, st);
 }
 
 /* GRAY8 and every YUV format: component 0 is luma, the others (none, two
@@ -498,6 +526,31 @@ gst_qsuperres_process_yuv (GstQSuperRes *self, const GstVideoFrame *in,
         GST_VIDEO_FRAME_COMP_HEIGHT (out, c), (int) self->factor);
   }
   return GST_FLOW_OK;
+}
+
+/* Alpha of RGBA-like formats, bilinearly; the unused byte of RGBx-like
+ * formats, opaque (as videoconvert writes it). */
+static void
+gst_qsuperres_finish_rgb (GstQSuperRes *self, const GstVideoFrame *in,
+    GstVideoFrame *out)
+{
+  const gint ops = GST_VIDEO_FRAME_COMP_PSTRIDE (out, GST_VIDEO_COMP_R);
+  const gint ostride = GST_VIDEO_FRAME_PLANE_STRIDE (out, 0);
+
+  if (GST_VIDEO_FRAME_N_COMPONENTS (in) == 4) {
+    gst_q8_upscale_bilinear_u8 (GST_VIDEO_FRAME_COMP_DATA (in,
+            GST_VIDEO_COMP_A), GST_VIDEO_FRAME_COMP_PSTRIDE (in,
+            GST_VIDEO_COMP_A), (size_t) GST_VIDEO_FRAME_PLANE_STRIDE (in, 0),
+        self->in_width, self->in_height,
+        GST_VIDEO_FRAME_COMP_DATA (out, GST_VIDEO_COMP_A), ops,
+        (size_t) ostride, self->out_width, self->out_height,
+        (int) self->factor);
+  } else if (self->pad_offset >= 0) {
+    guint8 *row = GST_VIDEO_FRAME_PLANE_DATA (out, 0);
+    for (gint y = 0; y < self->out_height; y++, row += ostride)
+      for (gint x = 0; x < self->out_width; x++)
+        row[x * ops + self->pad_offset] = 0xff;
+  }
 }
 
 /* Packed RGB with or without alpha: to YCbCr planes, luma through the
@@ -544,18 +597,52 @@ gst_qsuperres_process_rgb (GstQSuperRes *self, const GstVideoFrame *in,
         self->cr_out + p, orr + o, og + o, ob + o, ops, ow);
   }
 
-  if (GST_VIDEO_FRAME_N_COMPONENTS (in) == 4) {
-    gst_q8_upscale_bilinear_u8 (GST_VIDEO_FRAME_COMP_DATA (in,
-            GST_VIDEO_COMP_A), ips, (size_t) istride, iw, ih,
-        GST_VIDEO_FRAME_COMP_DATA (out, GST_VIDEO_COMP_A), ops,
-        (size_t) ostride, ow, oh, f);
-  } else if (self->pad_offset >= 0) {
-    /* The unused byte of RGBx and friends: opaque, like videoconvert. */
-    guint8 *row = GST_VIDEO_FRAME_PLANE_DATA (out, 0);
-    for (gint y = 0; y < oh; y++, row += ostride)
-      for (gint x = 0; x < ow; x++)
-        row[x * ops + self->pad_offset] = 0xff;
+  gst_qsuperres_finish_rgb (self, in, out);
+  return GST_FLOW_OK;
+}
+
+/* RGB through a 3-channel model: the frame's R, G and B to a packed RGB
+ * image, the network, and back; fallback frames bilinearly per channel. */
+static GstFlowReturn
+gst_qsuperres_process_rgb_model (GstQSuperRes *self, const GstVideoFrame *in,
+    GstVideoFrame *out, gboolean net)
+{
+  static const guint comps[3] =
+      { GST_VIDEO_COMP_R, GST_VIDEO_COMP_G, GST_VIDEO_COMP_B };
+  const gint iw = self->in_width, ih = self->in_height;
+  const gint ow = self->out_width, oh = self->out_height;
+  const gint ips = GST_VIDEO_FRAME_COMP_PSTRIDE (in, GST_VIDEO_COMP_R);
+  const gint ops = GST_VIDEO_FRAME_COMP_PSTRIDE (out, GST_VIDEO_COMP_R);
+  const gint istride = GST_VIDEO_FRAME_PLANE_STRIDE (in, 0);
+  const gint ostride = GST_VIDEO_FRAME_PLANE_STRIDE (out, 0);
+  guint8 *rgb_in = self->scratch;
+  guint8 *rgb_out = rgb_in + (gsize) 3 * iw * ih;
+  q8_status st;
+
+  for (guint c = 0; c < 3; c++) {
+    const guint8 *src = GST_VIDEO_FRAME_COMP_DATA (in, comps[c]);
+    guint8 *dst = GST_VIDEO_FRAME_COMP_DATA (out, comps[c]);
+    if (!net)
+      gst_q8_upscale_bilinear_u8 (src, ips, (size_t) istride, iw, ih, dst,
+          ops, (size_t) ostride, ow, oh, (int) self->factor);
+    else
+      gst_q8_copy_u8 (src, ips, (size_t) istride, rgb_in + c, 3,
+          (size_t) 3 * iw, iw, ih);
   }
+  if (net) {
+    st = q8_plan_set_input_u8 (self->plan, 0, rgb_in, (size_t) 3 * iw);
+    if (st == Q8_OK)
+      st = q8_run (self->plan);
+    if (st == Q8_OK)
+      st = q8_plan_get_output_u8 (self->plan, 0, rgb_out, (size_t) 3 * ow);
+    if (st != Q8_OK)
+      return gst_qsuperres_q8_failed (self, st);
+    for (guint c = 0; c < 3; c++)
+      gst_q8_copy_u8 (rgb_out + c, 3, (size_t) 3 * ow,
+          GST_VIDEO_FRAME_COMP_DATA (out, comps[c]), ops, (size_t) ostride,
+          ow, oh);
+  }
+  gst_qsuperres_finish_rgb (self, in, out);
   return GST_FLOW_OK;
 }
 
@@ -605,6 +692,12 @@ gst_qsuperres_set_info (GstVideoFilter *filter, GstCaps *incaps,
     return FALSE;
   }
 
+  if (self->channels == 3 && !rgb) {
+    GST_ERROR_OBJECT (self, "the RGB model %s cannot take %s",
+        self->model_desc, gst_video_format_to_string (format));
+    return FALSE;
+  }
+
   if (self->plan == NULL)
     st = q8_plan_create (self->model, iw, ih, (int) threads, &self->plan,
         q8err, sizeof q8err);
@@ -651,7 +744,8 @@ gst_qsuperres_set_info (GstVideoFilter *filter, GstCaps *incaps,
   self->pad_offset = -1;
   if (rgb) {
     const GstVideoFormatInfo *fi = in_info->finfo;
-    self->process = gst_qsuperres_process_rgb;
+    self->process = self->channels == 3 ? gst_qsuperres_process_rgb_model
+        : gst_qsuperres_process_rgb;
     /* Formats with 4-byte pixels and 3 components have one padding byte;
      * the offsets 0..3 add up to 6, so it is the one the others miss. */
     if (!GST_VIDEO_FORMAT_INFO_HAS_ALPHA (fi)
@@ -922,6 +1016,7 @@ gst_qsuperres_before_transform (GstBaseTransform *trans, GstBuffer *buf)
   GstQSuperRes *self = GST_QSUPERRES (trans);
   gchar *path, *desc = NULL;
   guint scale, threads, factor = 0;
+  gint channels = 0;
   q8_model *model, *old_model;
   q8_plan *plan = NULL;
   gboolean reload;
@@ -939,12 +1034,14 @@ gst_qsuperres_before_transform (GstBaseTransform *trans, GstBuffer *buf)
     return;
   }
 
-  model = gst_qsuperres_load_model (self, path, scale, FALSE, &factor, &desc);
+  model = gst_qsuperres_load_model (self, path, scale, FALSE, &factor,
+      &channels, &desc);
   g_free (path);
   if (model == NULL)
     return;
 
-  if (factor == self->factor && self->plan != NULL) {
+  if (factor == self->factor && channels == self->channels
+      && self->plan != NULL) {
     /* Same geometry: plan the new model at the current size. */
     if (q8_plan_create (model, self->in_width, self->in_height,
             (int) threads, &plan, q8err, sizeof q8err) != Q8_OK) {
@@ -964,8 +1061,10 @@ gst_qsuperres_before_transform (GstBaseTransform *trans, GstBuffer *buf)
   self->model = model;
   g_free (self->model_desc);
   self->model_desc = desc;
-  if (factor != self->factor) {
+  if (plan == NULL) {
+    /* New factor or channels: renegotiate (the formats may change too). */
     self->factor = factor;
+    self->channels = channels;
     self->process = NULL;
   }
   self->plan = plan;
@@ -988,6 +1087,7 @@ gst_qsuperres_start (GstBaseTransform *trans)
   GstQSuperRes *self = GST_QSUPERRES (trans);
   gchar *path, *desc = NULL;
   guint scale, factor = 0;
+  gint channels = 0;
   q8_model *model;
 
   GST_OBJECT_LOCK (self);
@@ -996,7 +1096,7 @@ gst_qsuperres_start (GstBaseTransform *trans)
   GST_OBJECT_UNLOCK (self);
 
   model = gst_qsuperres_load_model (self, path, scale, TRUE, &factor,
-      &desc);
+      &channels, &desc);
   g_free (path);
   if (model == NULL)
     return FALSE;
@@ -1005,6 +1105,7 @@ gst_qsuperres_start (GstBaseTransform *trans)
   self->model = model;
   self->model_desc = desc;
   self->factor = factor;
+  self->channels = channels;
   self->fallback_frames = 0;
   self->reload = FALSE;
   self->earliest_time = GST_CLOCK_TIME_NONE;

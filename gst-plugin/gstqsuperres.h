@@ -57,6 +57,7 @@ struct _GstQSuperRes
   q8_model *model;
   gchar *model_desc;
   guint factor;
+  gint channels;                /* 1: luma model, 3: RGB model */
 
   /* Streaming state, (re)built by set_info (). */
   q8_plan *plan;

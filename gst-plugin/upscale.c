@@ -89,28 +89,15 @@ gst_q8_upscale_bilinear_u8 (const uint8_t *src, int src_pixel_stride,
 }
 
 void
-gst_q8_gather_u8 (const uint8_t *src, int src_pixel_stride,
-                  size_t src_stride, uint8_t *dst, size_t dst_stride,
-                  int width, int height)
+gst_q8_copy_u8 (const uint8_t *src, int src_pixel_stride, size_t src_stride,
+                uint8_t *dst, int dst_pixel_stride, size_t dst_stride,
+                int width, int height)
 {
   for (int y = 0; y < height; y++) {
     const uint8_t *s = src + (size_t) y * src_stride;
     uint8_t *d = dst + (size_t) y * dst_stride;
     for (int x = 0; x < width; x++)
-      d[x] = s[(size_t) x * src_pixel_stride];
-  }
-}
-
-void
-gst_q8_scatter_u8 (const uint8_t *src, size_t src_stride, uint8_t *dst,
-                   int dst_pixel_stride, size_t dst_stride, int width,
-                   int height)
-{
-  for (int y = 0; y < height; y++) {
-    const uint8_t *s = src + (size_t) y * src_stride;
-    uint8_t *d = dst + (size_t) y * dst_stride;
-    for (int x = 0; x < width; x++)
-      d[(size_t) x * dst_pixel_stride] = s[x];
+      d[(size_t) x * dst_pixel_stride] = s[(size_t) x * src_pixel_stride];
   }
 }
 

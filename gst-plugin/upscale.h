@@ -41,14 +41,12 @@ void gst_q8_upscale_bilinear_u8 (const uint8_t *src, int src_pixel_stride,
                                  int dst_pixel_stride, size_t dst_stride,
                                  int dst_width, int dst_height, int factor);
 
-/* Copies a component with a pixel stride to a contiguous plane (width bytes
- * per row, rows dst_stride apart) and back. */
-void gst_q8_gather_u8 (const uint8_t *src, int src_pixel_stride,
-                       size_t src_stride, uint8_t *dst, size_t dst_stride,
-                       int width, int height);
-void gst_q8_scatter_u8 (const uint8_t *src, size_t src_stride, uint8_t *dst,
-                        int dst_pixel_stride, size_t dst_stride, int width,
-                        int height);
+/* Copies a width x height component between two strided layouts
+ * (samples pixel_stride bytes apart, rows stride bytes apart): planar to
+ * packed, packed to planar, interleaved to interleaved. */
+void gst_q8_copy_u8 (const uint8_t *src, int src_pixel_stride,
+                     size_t src_stride, uint8_t *dst, int dst_pixel_stride,
+                     size_t dst_stride, int width, int height);
 
 /* Resamples a component to a contiguous dst_width x dst_height plane by
  * nearest neighbour on pixel centres: output x takes source

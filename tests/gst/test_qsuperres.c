@@ -401,27 +401,30 @@ END_TEST
 
 /* ---- changing the model while playing --------------------------------- */
 
-/* Writes a super-resolution model that upscales by f with nearest-
- * neighbour: u8 -> quantize -> 1x1 convolution to f*f copies (weight 1.0)
- * -> depth-to-space -> dequantize.  Every scale is 1/255 and every
- * multiplier exactly 1, so the output is exactly the nearest upscale. */
+/* Writes a super-resolution model of c channels (1 or 3) that upscales by
+ * f with nearest-neighbour: u8 -> quantize -> 1x1 convolution to f*f
+ * copies of each channel (weight 1.0) -> depth-to-space -> dequantize.
+ * Every scale is 1/255 and every multiplier exactly 1, so the output is
+ * exactly the nearest upscale. */
 static gchar *
-write_nearest_model (int f)
+write_nearest_model (int f, int c)
 {
   gchar *path = gst_test_temp_model_path ();
   q8_builder *b = q8_builder_new ();
-  const int32_t oc = f * f;
-  int32_t dims[4] = { oc, 1, 1, 1 };
-  int8_t w[64];
-  float scales[64];
+  const int32_t oc = f * f * c;
+  int32_t dims[4] = { oc, 1, 1, c };
+  int8_t w[16 * 3 * 3];
+  float scales[16 * 3];
   int32_t conv[Q8_CONV_ACT_MAX + 1] = { 0 };
   int32_t d2s[2] = { f, Q8_D2S_DCR };
   char err[256];
-  int64_t x, q, c, d, y, wt;
+  int64_t x, q, cv, d, y, wt;
 
-  for (int i = 0; i < oc; i++) {
-    w[i] = 127;
-    scales[i] = 1.0f / 127;
+  /* DCR: conv channel k lands in output channel k % c. */
+  for (int k = 0; k < oc; k++) {
+    for (int i = 0; i < c; i++)
+      w[k * c + i] = i == k % c ? 127 : 0;
+    scales[k] = 1.0f / 127;
   }
   conv[Q8_CONV_KH] = conv[Q8_CONV_KW] = 1;
   conv[Q8_CONV_STRIDE_H] = conv[Q8_CONV_STRIDE_W] = 1;
@@ -430,15 +433,15 @@ write_nearest_model (int f)
   conv[Q8_CONV_ACT_MIN] = -128;
   conv[Q8_CONV_ACT_MAX] = 127;
 
-  x = q8_builder_add_activation (b, "x", Q8_DTYPE_U8, 1, 1.0f / 255, 0);
-  q = q8_builder_add_activation (b, "q", Q8_DTYPE_S8, 1, 1.0f / 255, -128);
-  c = q8_builder_add_activation (b, "c", Q8_DTYPE_S8, oc, 1.0f / 255, -128);
-  d = q8_builder_add_activation (b, "d", Q8_DTYPE_S8, 1, 1.0f / 255, -128);
-  y = q8_builder_add_activation (b, "y", Q8_DTYPE_U8, 1, 1.0f / 255, 0);
+  x = q8_builder_add_activation (b, "x", Q8_DTYPE_U8, c, 1.0f / 255, 0);
+  q = q8_builder_add_activation (b, "q", Q8_DTYPE_S8, c, 1.0f / 255, -128);
+  cv = q8_builder_add_activation (b, "c", Q8_DTYPE_S8, oc, 1.0f / 255, -128);
+  d = q8_builder_add_activation (b, "d", Q8_DTYPE_S8, c, 1.0f / 255, -128);
+  y = q8_builder_add_activation (b, "y", Q8_DTYPE_U8, c, 1.0f / 255, 0);
   wt = q8_builder_add_const (b, "w", Q8_DTYPE_S8, 4, dims, w, 0, 0, scales);
-  ck_assert (x >= 0 && q >= 0 && c >= 0 && d >= 0 && y >= 0 && wt >= 0);
+  ck_assert (x >= 0 && q >= 0 && cv >= 0 && d >= 0 && y >= 0 && wt >= 0);
   {
-    uint32_t t_x = (uint32_t) x, t_q = (uint32_t) q, t_c = (uint32_t) c;
+    uint32_t t_x = (uint32_t) x, t_q = (uint32_t) q, t_c = (uint32_t) cv;
     uint32_t t_d = (uint32_t) d, t_y = (uint32_t) y;
     uint32_t conv_in[3] = { t_q, (uint32_t) wt, Q8_NO_TENSOR };
     ck_assert (q8_builder_add_op (b, Q8_OP_QUANTIZE, 1, &t_x, 1, &t_q, NULL,
@@ -454,6 +457,8 @@ write_nearest_model (int f)
   }
   ck_assert_int_eq (q8_builder_meta_string (b, "task", "super-resolution"),
       Q8_OK);
+  ck_assert_int_eq (q8_builder_meta_string (b, "input.colorspace",
+          c == 3 ? "rgb" : "gray"), Q8_OK);
   ck_assert_int_eq (q8_builder_meta_int (b, "sr.scale", f), Q8_OK);
   ck_assert_msg (q8_builder_write_file (b, path, err, sizeof err) == Q8_OK,
       "nearest x%d model: %s", f, err);
@@ -505,7 +510,7 @@ push_and_check_nearest (GstHarness *hs, q8_rng *rng, int f)
  * warning and the running model stays. */
 START_TEST (test_change_model_playing)
 {
-  gchar *x3 = write_nearest_model (3), *x2 = write_nearest_model (2);
+  gchar *x3 = write_nearest_model (3, 1), *x2 = write_nearest_model (2, 1);
   GstHarness *hs = harness_new (FIXTURE, "GRAY8", 9, 7);
   GstElement *e = gst_harness_find_element (hs, "qsuperres");
   GstBus *bus = gst_bus_new ();
@@ -540,6 +545,64 @@ START_TEST (test_change_model_playing)
   g_unlink (x2);
   g_free (x3);
   g_free (x2);
+}
+END_TEST
+
+/* A 3-channel model takes R, G and B directly (alpha bilinear) and makes
+ * qsuperres accept the RGB formats only. */
+START_TEST (test_rgb_model)
+{
+  gchar *model = write_nearest_model (2, 3);
+  GstHarness *hs = harness_new (model, "BGRA", 9, 7);
+  GstCaps *in_caps = gst_pad_get_current_caps (hs->srcpad), *out_caps, *yuv;
+  GstVideoInfo ii, oi;
+  GstVideoFrame fin, fout;
+  GstBuffer *in, *out;
+  q8_rng rng;
+
+  q8_rng_seed (&rng, q8_test_seed ());
+  fail_unless (gst_video_info_from_caps (&ii, in_caps));
+  in = random_frame (&ii, &rng, 0);
+  out = gst_harness_push_and_pull (hs, gst_buffer_ref (in));
+  fail_unless (out != NULL);
+  out_caps = gst_pad_get_current_caps (hs->sinkpad);
+  fail_unless (gst_video_info_from_caps (&oi, out_caps));
+  ck_assert_int_eq (GST_VIDEO_INFO_WIDTH (&oi), 18);
+  ck_assert_int_eq (GST_VIDEO_INFO_HEIGHT (&oi), 14);
+  fail_unless (gst_video_frame_map (&fin, &ii, in, GST_MAP_READ));
+  fail_unless (gst_video_frame_map (&fout, &oi, out, GST_MAP_READ));
+  {
+    guint8 *alpha = g_malloc (18 * 14);
+    ref_upscale_bilinear (GST_VIDEO_FRAME_COMP_DATA (&fin, GST_VIDEO_COMP_A),
+        4, GST_VIDEO_FRAME_PLANE_STRIDE (&fin, 0), 9, 7, alpha, NULL, 18, 14,
+        2);
+    check_comp (&fout, GST_VIDEO_COMP_A, alpha, "alpha vs bilinear");
+    for (guint c = 0; c < 3; c++) {
+      const guint8 *src = GST_VIDEO_FRAME_COMP_DATA (&fin, c);
+      for (int y = 0; y < 14; y++)
+        for (int x = 0; x < 18; x++)
+          alpha[y * 18 + x] = src[(y / 2) * GST_VIDEO_FRAME_PLANE_STRIDE (&fin,
+                  0) + (x / 2) * 4];
+      check_comp (&fout, c, alpha, "RGB vs nearest");
+    }
+    g_free (alpha);
+  }
+  gst_video_frame_unmap (&fin);
+  gst_video_frame_unmap (&fout);
+
+  /* YUV is refused: upstream has to convert. */
+  yuv = gst_caps_from_string ("video/x-raw,format=I420,width=9,height=7,"
+      "framerate=25/1");
+  fail_if (gst_pad_peer_query_accept_caps (hs->srcpad, yuv));
+  gst_caps_unref (yuv);
+
+  gst_buffer_unref (in);
+  gst_buffer_unref (out);
+  gst_caps_unref (in_caps);
+  gst_caps_unref (out_caps);
+  gst_harness_teardown (hs);
+  g_unlink (model);
+  g_free (model);
 }
 END_TEST
 
@@ -742,6 +805,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_transform_caps);
   tcase_add_test (tc, test_renegotiate);
   tcase_add_test (tc, test_change_model_playing);
+  tcase_add_test (tc, test_rgb_model);
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_eos_flush);
   tcase_add_test (tc, test_missing_model);

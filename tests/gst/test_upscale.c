@@ -104,18 +104,19 @@ START_TEST (test_upscale_random)
 }
 END_TEST
 
-START_TEST (test_gather_scatter)
+START_TEST (test_copy)
 {
   uint8_t packed[3 * 4 * 2], plane[3 * 2], back[3 * 4 * 2];
   for (int i = 0; i < (int) sizeof packed; i++)
     packed[i] = (uint8_t) i;
-  /* 3 samples 4 bytes apart from offset 1, rows 12 bytes apart. */
-  gst_q8_gather_u8 (packed + 1, 4, 12, plane, 3, 3, 2);
+  /* 3 samples 4 bytes apart from offset 1, rows 12 bytes apart, to a
+   * plane and back. */
+  gst_q8_copy_u8 (packed + 1, 4, 12, plane, 1, 3, 3, 2);
   for (int y = 0; y < 2; y++)
     for (int x = 0; x < 3; x++)
       ck_assert_int_eq (plane[y * 3 + x], y * 12 + x * 4 + 1);
   memset (back, 0, sizeof back);
-  gst_q8_scatter_u8 (plane, 3, back + 1, 4, 12, 3, 2);
+  gst_q8_copy_u8 (plane, 1, 3, back + 1, 4, 12, 3, 2);
   for (int i = 0; i < (int) sizeof back; i++)
     ck_assert_int_eq (back[i], i % 4 == 1 ? i : 0);
 }
@@ -199,7 +200,7 @@ q8_test_suite (void)
   TCase *tc = tcase_create ("upscale");
   tcase_add_test (tc, test_upscale_hand);
   tcase_add_test (tc, test_upscale_random);
-  tcase_add_test (tc, test_gather_scatter);
+  tcase_add_test (tc, test_copy);
   tcase_add_test (tc, test_colorspace_exhaustive);
   tcase_add_test (tc, test_colorspace_roundtrip);
   tcase_set_timeout (tc, 120);
