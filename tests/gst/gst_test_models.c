@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "q8_test.h"
+#include "gst_reference.h"
 #include "gst_test_models.h"
 
 char *
@@ -48,4 +49,69 @@ gst_test_write_luma_anomaly_model (int width, int height)
       "anomaly model: %s", err);
   q8_builder_free (b);
   return path;
+}
+
+uint8_t *
+gst_test_libq8_luma (const char *path, const uint8_t *plane, int pstride,
+    int stride, int w, int h, int *ow, int *oh)
+{
+  q8_model *m;
+  q8_plan *p;
+  q8_tensor_info oi;
+  char err[256];
+  guint8 *in = g_malloc ((gsize) w * h), *out;
+
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      in[y * w + x] = plane[(gsize) y * stride + (gsize) x * pstride];
+  ck_assert_msg (q8_model_load_file (path, &m, err, sizeof err) == Q8_OK,
+      "%s: %s", path, err);
+  ck_assert_msg (q8_plan_create (m, w, h, 1, &p, err, sizeof err) == Q8_OK,
+      "plan %dx%d: %s", w, h, err);
+  ck_assert_int_eq (q8_plan_set_input_u8 (p, 0, in, (size_t) w), Q8_OK);
+  ck_assert_int_eq (q8_run (p), Q8_OK);
+  ck_assert_int_eq (q8_plan_output_info (p, 0, &oi), Q8_OK);
+  *ow = oi.w;
+  *oh = oi.h;
+  out = g_malloc ((gsize) oi.w * oi.h);
+  ck_assert_int_eq (q8_plan_get_output_u8 (p, 0, out, (size_t) oi.w), Q8_OK);
+  q8_plan_free (p);
+  q8_model_free (m);
+  g_free (in);
+  return out;
+}
+
+void
+gst_test_ref_superres_rgb (const char *path, const uint8_t *r,
+    const uint8_t *g, const uint8_t *b, int pstride, int stride, int w,
+    int h, int f, uint8_t **out_r, uint8_t **out_g, uint8_t **out_b)
+{
+  const gsize n = (gsize) w * h, on = (gsize) f * w * f * h;
+  guint8 *y = g_malloc (n), *cb = g_malloc (n), *cr = g_malloc (n);
+  guint8 *cbo = g_malloc (on), *cro = g_malloc (on), *yo;
+  int lw, lh;
+
+  for (int j = 0; j < h; j++)
+    for (int i = 0; i < w; i++) {
+      gsize o = (gsize) j * stride + (gsize) i * pstride;
+      ref_rgb_to_ycbcr (r[o], g[o], b[o], &y[j * w + i], &cb[j * w + i],
+          &cr[j * w + i]);
+    }
+  yo = gst_test_libq8_luma (path, y, 1, w, w, h, &lw, &lh);
+  ck_assert_int_eq (lw, f * w);
+  ck_assert_int_eq (lh, f * h);
+  ref_upscale_bilinear (cb, 1, (size_t) w, w, h, cbo, NULL, f * w, f * h, f);
+  ref_upscale_bilinear (cr, 1, (size_t) w, w, h, cro, NULL, f * w, f * h, f);
+  *out_r = g_malloc (on);
+  *out_g = g_malloc (on);
+  *out_b = g_malloc (on);
+  for (gsize i = 0; i < on; i++)
+    ref_ycbcr_to_rgb (yo[i], cbo[i], cro[i], &(*out_r)[i], &(*out_g)[i],
+        &(*out_b)[i]);
+  g_free (y);
+  g_free (cb);
+  g_free (cr);
+  g_free (yo);
+  g_free (cbo);
+  g_free (cro);
 }

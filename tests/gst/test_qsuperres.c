@@ -74,38 +74,6 @@ random_frame (const GstVideoInfo *info, q8_rng *rng, GstClockTime pts)
   return buf;
 }
 
-/* The expected luma: the fixture network run directly through libq8 on
- * the same plane (samples pstride bytes apart). */
-static guint8 *
-libq8_luma (const guint8 *plane, int pstride, int stride, int w, int h,
-    int *ow, int *oh)
-{
-  q8_model *m;
-  q8_plan *p;
-  q8_tensor_info oi;
-  char err[256];
-  guint8 *in = g_malloc ((gsize) w * h), *out;
-
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++)
-      in[y * w + x] = plane[(gsize) y * stride + (gsize) x * pstride];
-  ck_assert_msg (q8_model_load_file (FIXTURE, &m, err, sizeof err) == Q8_OK,
-      "%s: %s", FIXTURE, err);
-  ck_assert_msg (q8_plan_create (m, w, h, 1, &p, err, sizeof err) == Q8_OK,
-      "plan %dx%d: %s", w, h, err);
-  ck_assert_int_eq (q8_plan_set_input_u8 (p, 0, in, (size_t) w), Q8_OK);
-  ck_assert_int_eq (q8_run (p), Q8_OK);
-  ck_assert_int_eq (q8_plan_output_info (p, 0, &oi), Q8_OK);
-  *ow = oi.w;
-  *oh = oi.h;
-  out = g_malloc ((gsize) oi.w * oi.h);
-  ck_assert_int_eq (q8_plan_get_output_u8 (p, 0, out, (size_t) oi.w), Q8_OK);
-  q8_plan_free (p);
-  q8_model_free (m);
-  g_free (in);
-  return out;
-}
-
 /* Compares component c of out with a packed expected plane. */
 static void
 check_comp (const GstVideoFrame *out, guint c, const guint8 *want,
@@ -145,7 +113,8 @@ check_upscaled (const GstVideoFrame *in, const GstVideoFrame *out, int f)
   ck_assert_int_eq (oh, f * ih);
 
   if (!GST_VIDEO_INFO_IS_RGB (&in->info)) {
-    guint8 *luma = libq8_luma (GST_VIDEO_FRAME_COMP_DATA (in, 0),
+    guint8 *luma = gst_test_libq8_luma (FIXTURE,
+        GST_VIDEO_FRAME_COMP_DATA (in, 0),
         GST_VIDEO_FRAME_COMP_PSTRIDE (in, 0),
         GST_VIDEO_FRAME_COMP_STRIDE (in, 0), iw, ih, &lw, &lh);
     ck_assert_int_eq (lw, ow);
@@ -173,28 +142,13 @@ check_upscaled (const GstVideoFrame *in, const GstVideoFrame *out, int f)
   {
     const int ips = GST_VIDEO_FRAME_COMP_PSTRIDE (in, 0);
     const int ist = GST_VIDEO_FRAME_PLANE_STRIDE (in, 0);
-    const guint8 *r = GST_VIDEO_FRAME_COMP_DATA (in, GST_VIDEO_COMP_R);
-    const guint8 *g = GST_VIDEO_FRAME_COMP_DATA (in, GST_VIDEO_COMP_G);
-    const guint8 *b = GST_VIDEO_FRAME_COMP_DATA (in, GST_VIDEO_COMP_B);
-    gsize n = (gsize) iw * ih, on = (gsize) ow * oh;
-    guint8 *y = g_malloc (n), *cb = g_malloc (n), *cr = g_malloc (n);
-    guint8 *cbo = g_malloc (on), *cro = g_malloc (on);
-    guint8 *wr = g_malloc (on), *wg = g_malloc (on), *wb = g_malloc (on);
-    guint8 *yo;
+    guint8 *wr, *wg, *wb;
 
-    for (int j = 0; j < ih; j++)
-      for (int i = 0; i < iw; i++) {
-        gsize o = (gsize) j * ist + (gsize) i * ips;
-        ref_rgb_to_ycbcr (r[o], g[o], b[o], &y[j * iw + i], &cb[j * iw + i],
-            &cr[j * iw + i]);
-      }
-    yo = libq8_luma (y, 1, iw, iw, ih, &lw, &lh);
-    ck_assert_int_eq (lw, ow);
-    ck_assert_int_eq (lh, oh);
-    ref_upscale_bilinear (cb, 1, (size_t) iw, iw, ih, cbo, NULL, ow, oh, f);
-    ref_upscale_bilinear (cr, 1, (size_t) iw, iw, ih, cro, NULL, ow, oh, f);
-    for (gsize i = 0; i < on; i++)
-      ref_ycbcr_to_rgb (yo[i], cbo[i], cro[i], &wr[i], &wg[i], &wb[i]);
+    gst_test_ref_superres_rgb (FIXTURE,
+        GST_VIDEO_FRAME_COMP_DATA (in, GST_VIDEO_COMP_R),
+        GST_VIDEO_FRAME_COMP_DATA (in, GST_VIDEO_COMP_G),
+        GST_VIDEO_FRAME_COMP_DATA (in, GST_VIDEO_COMP_B), ips, ist, iw, ih,
+        f, &wr, &wg, &wb);
     check_comp (out, GST_VIDEO_COMP_R, wr, "R");
     check_comp (out, GST_VIDEO_COMP_G, wg, "G");
     check_comp (out, GST_VIDEO_COMP_B, wb, "B");
@@ -216,12 +170,6 @@ check_upscaled (const GstVideoFrame *in, const GstVideoFrame *out, int f)
             ck_abort_msg ("padding byte at (%d, %d) is %d, not 255", i, j,
                 d[(gsize) j * ost + (gsize) i * 4 + pad]);
     }
-    g_free (y);
-    g_free (cb);
-    g_free (cr);
-    g_free (yo);
-    g_free (cbo);
-    g_free (cro);
     g_free (wr);
     g_free (wg);
     g_free (wb);
