@@ -554,6 +554,80 @@ START_TEST (test_rgb_model)
 }
 END_TEST
 
+/* ---- deadlines ----------------------------------------------------------- */
+
+/* A QoS event saying downstream is 1 s late: frames before that are late.
+ * conventional: upscaled bilinearly (luma included) and counted; drop:
+ * dropped; wait: the network as usual.  Frames after the deadline always
+ * get the network. */
+START_TEST (test_qos_fallback)
+{
+  static const char *const modes[] = { "conventional", "drop", "wait" };
+  const char *mode = modes[_i];
+  GstHarness *hs = harness_new (FIXTURE, "GRAY8", 11, 9);
+  GstElement *e = gst_harness_find_element (hs, "qsuperres");
+  GstCaps *caps = gst_pad_get_current_caps (hs->srcpad);
+  GstVideoInfo ii;
+  q8_rng rng;
+  guint64 fallbacks;
+
+  q8_rng_seed (&rng, q8_test_seed ());
+  gst_util_set_object_arg (G_OBJECT (e), "fallback", mode);
+  fail_unless (gst_video_info_from_caps (&ii, caps));
+  fail_unless (gst_harness_push_upstream_event (hs,
+          gst_event_new_qos (GST_QOS_TYPE_UNDERFLOW, 2.0, GST_SECOND, 0)));
+
+  for (int late = 1; late >= 0; late--) {
+    /* PTS 0.5 s is before the deadline of 1 s, 2 s is after it. */
+    GstClockTime pts = late ? GST_SECOND / 2 : 2 * GST_SECOND;
+    GstBuffer *in = random_frame (&ii, &rng, pts);
+    GstBuffer *out;
+    GstVideoFrame fin, fout;
+    GstVideoInfo oi;
+    GstCaps *ocaps;
+    guint8 *want;
+    int ow, oh;
+
+    gst_buffer_ref (in);
+    ck_assert_int_eq (gst_harness_push (hs, in), GST_FLOW_OK);
+    out = gst_harness_try_pull (hs);
+    if (late && strcmp (mode, "drop") == 0) {
+      ck_assert_msg (out == NULL, "drop mode passed a late frame");
+      gst_buffer_unref (in);
+      continue;
+    }
+    ck_assert_msg (out != NULL, "%s: no output (late %d)", mode, late);
+    ocaps = gst_pad_get_current_caps (hs->sinkpad);
+    fail_unless (gst_video_info_from_caps (&oi, ocaps));
+    fail_unless (gst_video_frame_map (&fin, &ii, in, GST_MAP_READ));
+    fail_unless (gst_video_frame_map (&fout, &oi, out, GST_MAP_READ));
+    if (late && strcmp (mode, "conventional") == 0) {
+      want = g_malloc (22 * 18);
+      ref_upscale_bilinear (GST_VIDEO_FRAME_PLANE_DATA (&fin, 0), 1,
+          GST_VIDEO_FRAME_PLANE_STRIDE (&fin, 0), 11, 9, want, NULL, 22, 18,
+          2);
+      check_comp (&fout, 0, want, "late luma vs bilinear");
+    } else {
+      want = gst_test_libq8_luma (FIXTURE, GST_VIDEO_FRAME_PLANE_DATA (&fin,
+              0), 1, GST_VIDEO_FRAME_PLANE_STRIDE (&fin, 0), 11, 9, &ow, &oh);
+      check_comp (&fout, 0, want, "luma vs libq8");
+    }
+    g_free (want);
+    gst_video_frame_unmap (&fin);
+    gst_video_frame_unmap (&fout);
+    gst_caps_unref (ocaps);
+    gst_buffer_unref (out);
+    gst_buffer_unref (in);
+  }
+
+  g_object_get (e, "fallback-frames", &fallbacks, NULL);
+  ck_assert_uint_eq (fallbacks, strcmp (mode, "conventional") == 0 ? 1 : 0);
+  gst_caps_unref (caps);
+  gst_object_unref (e);
+  gst_harness_teardown (hs);
+}
+END_TEST
+
 /* ---- state changes --------------------------------------------------- */
 
 START_TEST (test_state_cycles)
@@ -754,6 +828,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_renegotiate);
   tcase_add_test (tc, test_change_model_playing);
   tcase_add_test (tc, test_rgb_model);
+  tcase_add_loop_test (tc, test_qos_fallback, 0, 3);
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_eos_flush);
   tcase_add_test (tc, test_missing_model);
