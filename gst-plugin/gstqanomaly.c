@@ -9,7 +9,9 @@
  *
  * Analyses every frame (or every `interval`-th) with a quantized anomaly
  * model and passes the frames through untouched (no copy) unless
- * `overlay` is set, which draws a box around the anomalous region.
+ * `overlay` is set, which tints the pixels above the threshold red (a
+ * heat map; GRAY8 has no colour) and draws a box around the anomalous
+ * region.
  *
  * The model sees the luma of the frame, or of the region `roi`, resized
  * to its input size (metadata `input.width` and `input.height`; a model
@@ -248,6 +250,57 @@ gst_qanomaly_set_input (GstQAnomaly *self, const GstVideoFrame *frame)
       (size_t) self->in_w);
 }
 
+/* The heat map: every frame pixel whose map cell is above the threshold is
+ * tinted half-way to red (RGB 255, 0, 0; in BT.601 Cb 90, Cr 240, which
+ * subsampled chroma gets per chroma sample).  GRAY8 has no colour to tint
+ * and shows the box only. */
+static void
+gst_qanomaly_draw_heat (GstQAnomaly *self, GstVideoFrame *frame)
+{
+  const GstVideoRectangle *a = &self->area;
+  const gboolean rgb = GST_VIDEO_INFO_IS_RGB (&frame->info);
+  const GstVideoFormatInfo *fi = frame->info.finfo;
+  const guint ncomp = GST_VIDEO_FRAME_N_COMPONENTS (frame);
+
+  for (guint c = rgb ? 0 : 1; c < MIN (ncomp, 3u); c++) {
+    guint8 *d = GST_VIDEO_FRAME_COMP_DATA (frame, c);
+    const gint ps = GST_VIDEO_FRAME_COMP_PSTRIDE (frame, c);
+    const gint st = GST_VIDEO_FRAME_COMP_STRIDE (frame, c);
+    const gint ws = GST_VIDEO_FORMAT_INFO_W_SUB (fi, c);
+    const gint hs = GST_VIDEO_FORMAT_INFO_H_SUB (fi, c);
+    const gint cw = GST_VIDEO_FRAME_COMP_WIDTH (frame, c);
+    const gint ch = GST_VIDEO_FRAME_COMP_HEIGHT (frame, c);
+    guint8 target;
+
+    if (rgb)
+      target = c == GST_VIDEO_COMP_R ? 255 : 0;
+    else
+      target = c == GST_VIDEO_COMP_U ? 90 : 240;
+
+    /* Component samples whose top-left frame pixel lies in the area. */
+    for (gint y = (a->y + (1 << hs) - 1) >> hs; y < ch; y++) {
+      const gint fy = y << hs;
+      gint my;
+      if (fy >= a->y + a->h)
+        break;
+      my = (gint) ((gint64) (fy - a->y) * self->map_h / a->h);
+      for (gint x = (a->x + (1 << ws) - 1) >> ws; x < cw; x++) {
+        const gint fx = x << ws;
+        gint mx;
+        guint8 *p;
+        if (fx >= a->x + a->w)
+          break;
+        mx = (gint) ((gint64) (fx - a->x) * self->map_w / a->w);
+        if (self->map[my * self->map_w + mx] * self->score_scale
+            + self->score_offset <= self->cur_threshold)
+          continue;
+        p = d + (gsize) y * st + (gsize) x * ps;
+        *p = (guint8) ((*p + target + 1) / 2);
+      }
+    }
+  }
+}
+
 /* Draws the outline of r into luma (YUV) or red (RGB). */
 static void
 gst_qanomaly_draw_box (GstVideoFrame *frame, const GstVideoRectangle *r)
@@ -324,8 +377,10 @@ gst_qanomaly_transform_frame_ip (GstVideoFilter *filter,
     self->box.y = fy0;
     self->box.w = fx1 - fx0;
     self->box.h = fy1 - fy0;
-    if (overlay)
+    if (overlay) {
+      gst_qanomaly_draw_heat (self, frame);
       gst_qanomaly_draw_box (frame, &self->box);
+    }
   }
   return GST_FLOW_OK;
 }
@@ -646,7 +701,7 @@ gst_qanomaly_class_init (GstQAnomalyClass *klass)
           | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_OVERLAY,
       g_param_spec_boolean ("overlay", "Overlay",
-          "Draw a box around the anomalous region into the frame",
+          "Tint anomalous pixels red and box the anomalous region",
           DEFAULT_OVERLAY, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
           | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_ROI,

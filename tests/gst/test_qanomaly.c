@@ -232,6 +232,25 @@ START_TEST (test_passthrough_and_overlay)
   gst_buffer_unmap (out, &map);
   gst_buffer_unref (out);
   fixture_clear (&f);
+
+  /* BGRx: the defect is tinted half-way to red, (200 + 255 + 1) / 2 = 228
+   * and (200 + 0 + 1) / 2 = 100; the background stays. */
+  fixture_init (&f, "BGRx", "overlay", TRUE, NULL);
+  out = gst_harness_push_and_pull (f.h, make_frame (&f, 10, 200, 0));
+  fail_unless (gst_buffer_map (out, &map, GST_MAP_READ));
+  {
+    const guint8 *in_defect = map.data + ((DY + 5) * FW + DX + 5) * 4;
+    const guint8 *bg = map.data + (2 * FW + 2) * 4;
+    ck_assert_int_eq (in_defect[2], 228);
+    ck_assert_int_eq (in_defect[1], 100);
+    ck_assert_int_eq (in_defect[0], 100);
+    ck_assert_int_eq (bg[0], 10);
+    ck_assert_int_eq (bg[1], 10);
+    ck_assert_int_eq (bg[2], 10);
+  }
+  gst_buffer_unmap (out, &map);
+  gst_buffer_unref (out);
+  fixture_clear (&f);
 }
 END_TEST
 
