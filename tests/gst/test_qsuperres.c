@@ -628,6 +628,21 @@ START_TEST (test_qos_fallback)
 }
 END_TEST
 
+/* One frame interval (25/1 caps: 40 ms) on top of upstream's latency. */
+START_TEST (test_latency)
+{
+  GstHarness *hs = harness_new (FIXTURE, "GRAY8", 7, 5);
+  q8_rng rng;
+
+  q8_rng_seed (&rng, q8_test_seed ());
+  gst_harness_set_live (hs, TRUE);
+  gst_harness_set_upstream_latency (hs, 10 * GST_MSECOND);
+  push_and_check (hs, &rng, FALSE, FIXTURE_FACTOR);
+  ck_assert_uint_eq (gst_harness_query_latency (hs), 50 * GST_MSECOND);
+  gst_harness_teardown (hs);
+}
+END_TEST
+
 /* ---- state changes --------------------------------------------------- */
 
 START_TEST (test_state_cycles)
@@ -829,6 +844,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_change_model_playing);
   tcase_add_test (tc, test_rgb_model);
   tcase_add_loop_test (tc, test_qos_fallback, 0, 3);
+  tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_eos_flush);
   tcase_add_test (tc, test_missing_model);
