@@ -628,6 +628,59 @@ START_TEST (test_qos_fallback)
 }
 END_TEST
 
+/* Fallback frames are reported once per second of stream time in a
+ * "qsuperres" element message (fields as documented). */
+START_TEST (test_fallback_message)
+{
+  GstHarness *hs = harness_new (FIXTURE, "GRAY8", 5, 4);
+  GstElement *e = gst_harness_find_element (hs, "qsuperres");
+  GstCaps *caps = gst_pad_get_current_caps (hs->srcpad);
+  GstBus *bus = gst_bus_new ();
+  const GstStructure *st;
+  GstVideoInfo ii;
+  GstMessage *m;
+  guint64 total, rt;
+  guint period, period_fb;
+  gdouble net_ms;
+  q8_rng rng;
+
+  q8_rng_seed (&rng, q8_test_seed ());
+  gst_element_set_bus (e, bus);
+  fail_unless (gst_video_info_from_caps (&ii, caps));
+  /* Everything before 10 s is late. */
+  fail_unless (gst_harness_push_upstream_event (hs,
+          gst_event_new_qos (GST_QOS_TYPE_UNDERFLOW, 2.0, 10 * GST_SECOND,
+              0)));
+  for (int i = 0; i < 4; i++) {
+    GstBuffer *out = gst_harness_push_and_pull (hs, random_frame (&ii, &rng,
+            i * GST_SECOND / 2));
+    gst_buffer_unref (out);
+  }
+  /* Frames at 0, 0.5 and 1 s: the third closes the first second. */
+  m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  ck_assert_msg (m != NULL && gst_message_has_name (m, "qsuperres"),
+      "no qsuperres message");
+  st = gst_message_get_structure (m);
+  fail_unless (gst_structure_get (st, "fallback-frames", G_TYPE_UINT64,
+          &total, "period-frames", G_TYPE_UINT, &period,
+          "period-fallback-frames", G_TYPE_UINT, &period_fb, "network-ms",
+          G_TYPE_DOUBLE, &net_ms, "running-time", G_TYPE_UINT64, &rt, NULL));
+  ck_assert_uint_eq (total, 3);
+  ck_assert_uint_eq (period, 3);
+  ck_assert_uint_eq (period_fb, 3);
+  ck_assert_uint_eq (rt, GST_SECOND);
+  ck_assert_msg (net_ms >= 0, "network-ms %f", net_ms);
+  gst_message_unref (m);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_caps_unref (caps);
+  gst_object_unref (e);
+  gst_harness_teardown (hs);
+}
+END_TEST
+
 /* One frame interval (25/1 caps: 40 ms) on top of upstream's latency. */
 START_TEST (test_latency)
 {
@@ -844,6 +897,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_change_model_playing);
   tcase_add_test (tc, test_rgb_model);
   tcase_add_loop_test (tc, test_qos_fallback, 0, 3);
+  tcase_add_test (tc, test_fallback_message);
   tcase_add_test (tc, test_latency);
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_eos_flush);
