@@ -1007,7 +1007,7 @@ fake_init (fake_model *f, const op_spec *s)
 /* The builder/loader (core/builder.c, core/loader.c) have not landed yet;
  * these model-level tests switch on with them. */
 #ifndef Q8_TEST_HAVE_BUILDER
-#define Q8_TEST_HAVE_BUILDER 0
+#define Q8_TEST_HAVE_BUILDER 1
 #endif
 #if Q8_TEST_HAVE_BUILDER
 /* Builds the spec with q8_builder and writes it (which loads it with the
