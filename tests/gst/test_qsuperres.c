@@ -243,6 +243,66 @@ START_TEST (test_format)
 }
 END_TEST
 
+/* Buffers with a GstVideoMeta whose strides and plane offsets differ from
+ * the defaults (padding after every row and plane). */
+START_TEST (test_video_meta_layout)
+{
+  static const char *const fmts[] = { "I420", "NV12", "YUY2", "BGRA" };
+  q8_rng rng;
+
+  q8_rng_seed (&rng, q8_test_seed ());
+  for (guint k = 0; k < G_N_ELEMENTS (fmts); k++) {
+    GstHarness *hs = harness_new (FIXTURE, fmts[k], 13, 7);
+    GstCaps *caps = gst_pad_get_current_caps (hs->srcpad);
+    GstVideoInfo ii, oi;
+    gsize offset[GST_VIDEO_MAX_PLANES] = { 0 };
+    gint stride[GST_VIDEO_MAX_PLANES] = { 0 };
+    gsize size = 32;              /* a gap before the first plane */
+    GstBuffer *in, *out;
+    GstVideoFrame fin, fout;
+    GstCaps *ocaps;
+
+    fail_unless (gst_video_info_from_caps (&ii, caps));
+    for (guint p = 0; p < GST_VIDEO_INFO_N_PLANES (&ii); p++) {
+      gint comp[GST_VIDEO_MAX_COMPONENTS];
+      gst_video_format_info_component (ii.finfo, p, comp);
+      stride[p] = GST_VIDEO_INFO_PLANE_STRIDE (&ii, p) + 24 + 8 * p;
+      offset[p] = size;
+      size += (gsize) stride[p] * GST_VIDEO_INFO_COMP_HEIGHT (&ii, comp[0])
+          + 40;
+    }
+    in = gst_buffer_new_allocate (NULL, size, NULL);
+    {
+      GstMapInfo map;
+      fail_unless (gst_buffer_map (in, &map, GST_MAP_WRITE));
+      for (gsize i = 0; i < map.size; i++)
+        map.data[i] = (guint8) q8_rng_next (&rng);
+      gst_buffer_unmap (in, &map);
+    }
+    gst_buffer_add_video_meta_full (in, GST_VIDEO_FRAME_FLAG_NONE,
+        GST_VIDEO_INFO_FORMAT (&ii), 13, 7, GST_VIDEO_INFO_N_PLANES (&ii),
+        offset, stride);
+    out = gst_harness_push_and_pull (hs, gst_buffer_ref (in));
+    fail_unless (out != NULL);
+    ocaps = gst_pad_get_current_caps (hs->sinkpad);
+    fail_unless (gst_video_info_from_caps (&oi, ocaps));
+    /* gst_video_frame_map follows the meta, so the reference reads the
+     * same pixels the element had to find. */
+    fail_unless (gst_video_frame_map (&fin, &ii, in, GST_MAP_READ));
+    ck_assert_int_eq (GST_VIDEO_FRAME_PLANE_STRIDE (&fin, 0), stride[0]);
+    fail_unless (gst_video_frame_map (&fout, &oi, out, GST_MAP_READ));
+    check_upscaled (&fin, &fout, FIXTURE_FACTOR);
+    gst_video_frame_unmap (&fin);
+    gst_video_frame_unmap (&fout);
+    gst_caps_unref (ocaps);
+    gst_caps_unref (caps);
+    gst_buffer_unref (in);
+    gst_buffer_unref (out);
+    gst_harness_teardown (hs);
+  }
+}
+END_TEST
+
 /* GRAY8 with a row stride wider than the row (33 -> 36 bytes) through the
  * built-in default model: caps and size only, the default may change. */
 START_TEST (test_default_model)
@@ -891,6 +951,7 @@ q8_test_suite (void)
 
   gst_check_init (NULL, NULL);
   tcase_add_loop_test (tc, test_format, 0, N_FORMATS);
+  tcase_add_test (tc, test_video_meta_layout);
   tcase_add_test (tc, test_default_model);
   tcase_add_test (tc, test_transform_caps);
   tcase_add_test (tc, test_renegotiate);
