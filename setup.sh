@@ -45,16 +45,15 @@ case "${1:-}" in
   build) build ;;
   demo)
     build
-    if [ -x "$BUILD/cli/q8" ]; then
-      model=tests/fixtures/espcn_tiny_x2.q8
-      "$BUILD/cli/q8" info "$model"
-      "$BUILD/cli/q8" bench "$model" --size 640x360 --threads 0
-    else
-      # Until the model loader lands (issue 3) the runnable job is the
-      # convolution benchmark: the three ESPCN x3 layers at 640x360 on
-      # every kernel path this CPU has.
-      "$BUILD/tests/bench/bench_conv2d" -s 360x640 -r 11
-    fi
+    # The main job: a video stream through qsuperres on its built-in
+    # default model (the tiny ESPCN-shaped fixture until the trained ESPCN
+    # models of issue 5 replace it), then the model itself with q8.
+    GST_PLUGIN_PATH="$PWD/$BUILD/gst-plugin" gst-launch-1.0 \
+      videotestsrc num-buffers=30 ! video/x-raw,width=640,height=360 \
+      ! qsuperres ! fakesink
+    "$BUILD/cli/q8" info tests/fixtures/espcn_tiny_x2.q8
+    "$BUILD/cli/q8" bench tests/fixtures/espcn_tiny_x2.q8 --size 640x360 \
+      --threads 0
     ;;
   test)
     build

@@ -7,7 +7,13 @@
 #ifndef Q8_TEST_H
 #define Q8_TEST_H
 
+/* GStreamer element tests use the Check that gst-check bundles (its
+ * gstcheck.h wraps that Check's API, not the system Check 0.15's). */
+#ifdef Q8_TEST_GST
+#include <gst/check/gstcheck.h>
+#else
 #include <check.h>
+#endif
 #include <stddef.h>
 #include <stdint.h>
 

@@ -213,5 +213,7 @@ srunner_free (SRunner *r)
 #define ck_assert_float_eq_tol(X, Y, T) \
   ck_assert (fabs ((double) (X) - (double) (Y)) <= (double) (T))
 #define ck_assert_double_eq_tol(X, Y, T) ck_assert_float_eq_tol (X, Y, T)
+#define ck_assert_float_eq(X, Y) ck_assert ((X) == (Y))
+#define ck_assert_double_eq(X, Y) ck_assert ((X) == (Y))
 
 #endif /* Q8_CHECK_SHIM_H */
