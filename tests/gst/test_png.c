@@ -17,8 +17,8 @@
 #include "gst_test_models.h"
 
 #define FIXTURE Q8_SRCDIR "/tests/fixtures/espcn_tiny_x2.q8"
-#define W 37
-#define H 23
+#define W 97
+#define H 61
 
 /* Runs a pipeline description to EOS; fails on an error message. */
 static void
