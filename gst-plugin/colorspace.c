@@ -6,6 +6,8 @@
  * of d first, so the division is an unsigned floor:
  * (n + k d + d / 2) / d - k.  All numerators stay below 2^31 (the largest,
  * G's, is 587000 * 255 + 621206 * 128 + offsets < 3.1e8). */
+#include <pthread.h>
+
 #include "colorspace.h"
 
 static inline uint8_t
@@ -39,20 +41,39 @@ gst_q8_rgb_to_ycbcr_row (const uint8_t *r, const uint8_t *g,
   }
 }
 
+/* Y is an integer, so round (Y + v) = Y + round (v): R and B are Y plus a
+ * function of Cr or Cb alone, tabulated once (G needs both chroma values
+ * and keeps its division).  The tables hold the same exact roundings as
+ * the formulas beside them. */
+static int16_t r_of_cr[256], b_of_cb[256];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void
+init_tables (void)
+{
+  for (int c = 0; c < 256; c++) {
+    const int d = c - 128;
+    /* round (1.402 d) = (1402 d + 180000 + 500) / 1000 - 180, lifted so
+     * the division is of a non-negative number. */
+    r_of_cr[c] = (int16_t) ((1402 * d + 180000 + 500) / 1000 - 180);
+    /* round (1.772 d), likewise. */
+    b_of_cb[c] = (int16_t) ((1772 * d + 227000 + 500) / 1000 - 227);
+  }
+}
+
 void
 gst_q8_ycbcr_to_rgb_row (const uint8_t *y, const uint8_t *cb,
                          const uint8_t *cr, uint8_t *r, uint8_t *g,
                          uint8_t *b, int pixel_stride, int width)
 {
+  pthread_once (&tables_once, init_tables);
   for (int x = 0; x < width; x++) {
     const int Y = y[x];
     const int db = cb[x] - 128;
     const int dr = cr[x] - 128;
 
-    /* R = (1000 Y + 1402 dr) / 1000 >= -179.456: lift by 180. */
-    r[x * pixel_stride] =
-        clamp_u8 ((int) ((unsigned) (1000 * Y + 1402 * dr + 180000 + 500)
-                         / 1000) - 180);
+    /* R = Y + round (1.402 (Cr - 128)). */
+    r[x * pixel_stride] = clamp_u8 (Y + r_of_cr[cr[x]]);
 
     /* G = (587000 Y - 202008 db - 419198 dr) / 587000, where
      * 202008 = 114 * 1772 and 419198 = 299 * 1402; the numerator is at
@@ -62,9 +83,7 @@ gst_q8_ycbcr_to_rgb_row (const uint8_t *y, const uint8_t *cb,
                                      + 135 * 587000 + 293500) / 587000)
                   - 135);
 
-    /* B = (1000 Y + 1772 db) / 1000 >= -226.816: lift by 227. */
-    b[x * pixel_stride] =
-        clamp_u8 ((int) ((unsigned) (1000 * Y + 1772 * db + 227000 + 500)
-                         / 1000) - 227);
+    /* B = Y + round (1.772 (Cb - 128)). */
+    b[x * pixel_stride] = clamp_u8 (Y + b_of_cb[cb[x]]);
   }
 }
