@@ -104,17 +104,22 @@ enum
 #define QSUPERRES_RGB_FORMATS \
     "{ RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, BGRA }"
 
+/* Progressive only: upscaling the two fields of an interlaced frame as one
+ * picture would blend them (deinterlace first). */
+#define QSUPERRES_CAPS GST_VIDEO_CAPS_MAKE (QSUPERRES_FORMATS) \
+    ", interlace-mode = (string) progressive"
+
 static GstStaticPadTemplate gst_qsuperres_sink_template =
 GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
     GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (QSUPERRES_FORMATS)));
+    GST_STATIC_CAPS (QSUPERRES_CAPS));
 
 static GstStaticPadTemplate gst_qsuperres_src_template =
 GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC,
     GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (QSUPERRES_FORMATS)));
+    GST_STATIC_CAPS (QSUPERRES_CAPS));
 
 GType
 gst_qsuperres_fallback_get_type (void)

@@ -316,7 +316,7 @@ START_TEST (test_default_model)
 }
 END_TEST
 
-#define ANY_RATE "framerate=[0/1,2147483647/1]"
+#define ANY_RATE "framerate=[0/1,2147483647/1],interlace-mode=progressive"
 
 /* Fails unless caps equal want (NULL: empty caps). */
 static void
@@ -367,6 +367,16 @@ START_TEST (test_transform_caps)
   gst_caps_unref (want);
   gst_harness_teardown (hs);
 
+  /* Interlaced video is refused (deinterlace first). */
+  {
+    GstHarness *h2 = gst_harness_new_parse ("qsuperres");
+    GstCaps *il = gst_caps_from_string ("video/x-raw,format=I420,width=8,"
+        "height=8,framerate=25/1,interlace-mode=interleaved");
+    fail_if (gst_pad_peer_query_accept_caps (h2->srcpad, il));
+    gst_caps_unref (il);
+    gst_harness_teardown (h2);
+  }
+
   /* Upstream 33x17 offers 66x34 downstream, framerate passed through. */
   hs = gst_harness_new_parse ("qsuperres");
   gst_harness_set_caps_str (hs, "video/x-raw,format=I420,width=33,height=17,"
@@ -374,7 +384,7 @@ START_TEST (test_transform_caps)
       "framerate=30/1");
   caps = gst_pad_query_caps (GST_PAD_PEER (hs->sinkpad), NULL);
   want = gst_caps_from_string ("video/x-raw,format=I420,width=66,height=34,"
-      "framerate=30/1");
+      "framerate=30/1,interlace-mode=progressive");
   check_caps_equal (caps, want);
   gst_caps_unref (caps);
   gst_caps_unref (want);
