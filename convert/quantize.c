@@ -103,6 +103,15 @@ cv_quant_finalize (cv_graph *g, const cv_quant_opts *o, char *err,
         return Q8_ENOMEM;
       }
       cv_weight_scales (w, o->per_tensor, sc);
+      /* Trained int8 weights may use -128, which q8 rejects (so that -w
+       * never overflows): they become -127, with a warning. */
+      int64_t per = cv_numel (w) / w->dims[0], n128 = 0;
+      for (int64_t k = 0; w->w_scales && k < cv_numel (w); k++)
+        n128 += round (w->data[k] / sc[k / per]) < -127;
+      if (n128)
+        cv_warn (g, "node '%s': %lld weights of -128 were changed to -127 "
+                 "(q8 weights are in [-127, 127])", n->name,
+                 (long long) n128);
       for (int64_t k = 0; k < w->dims[0]; k++) {
         int32_t mm, sh;
         double m = x->q_scale * sc[k] / y->q_scale;

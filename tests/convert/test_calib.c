@@ -226,8 +226,8 @@ END_TEST
 #define TR_SIDE 32
 
 static void
-trained_case (const char *name, cv_calib_method m, double *db_out,
-              double *float_err)
+trained_case (const char *name, cv_calib_method m, bool per_tensor,
+              double *db_out, double *float_err)
 {
   char path[512], err[512];
   snprintf (path, sizeof path, FIX "%s.onnx", name);
@@ -256,10 +256,12 @@ trained_case (const char *name, cv_calib_method m, double *db_out,
     }
   cv_calib_finish (c, g);
   cv_calib_free (c);
-  cv_quant_opts qo = { .u8_input = true, .u8_output = true };
+  cv_quant_opts qo = { .u8_input = true, .u8_output = true,
+                       .per_tensor = per_tensor };
   ck_assert_msg (cv_quant_finalize (g, &qo, err, sizeof err) == Q8_OK, "%s",
                  err);
-  cv_exec_opts emu = { .emulate = true, .u8_output = true };
+  cv_exec_opts emu = { .emulate = true, .u8_output = true,
+                       .per_tensor = per_tensor };
   double sig = 0, noise = 0, ferr = 0;
   int o = g->outputs[0];
   for (int k = 0; k < TR_N_TEST; k++) {
@@ -296,7 +298,7 @@ START_TEST (test_trained_espcn)
   for (int i = 0; i < 2; i++)
     for (int k = 0; k < 4; k++) {
       double db, ferr;
-      trained_case (models[i], ms[k], &db, &ferr);
+      trained_case (models[i], ms[k], false, &db, &ferr);
       fprintf (stderr, "%s %s: held-out SQNR %.2f dB (emulated)\n",
                models[i], cv_calib_method_name (ms[k]), db);
       ck_assert_msg (ferr < 1e-4, "%s: float executor differs from NumPy "
@@ -308,6 +310,24 @@ START_TEST (test_trained_espcn)
 }
 END_TEST
 
+/* Per-tensor weight scales cost accuracy but must still work: per-channel
+ * is at least as good, and per-tensor keeps a usable model. */
+START_TEST (test_per_tensor)
+{
+  static const char *models[] = { "espcn_trained_tanh",
+                                  "espcn_trained_relu_bn" };
+  for (int i = 0; i < 2; i++) {
+    double pc, pt, ferr;
+    trained_case (models[i], CV_CALIB_MSE, false, &pc, &ferr);
+    trained_case (models[i], CV_CALIB_MSE, true, &pt, &ferr);
+    fprintf (stderr, "%s mse: per-channel %.2f dB, per-tensor %.2f dB\n",
+             models[i], pc, pt);
+    ck_assert_msg (pt <= pc + 0.5 && pt >= 25.0, "%s: per-channel %.2f dB, "
+                   "per-tensor %.2f dB", models[i], pc, pt);
+  }
+}
+END_TEST
+
 Suite *
 q8_test_suite (void)
 {
@@ -316,6 +336,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_methods);
   tcase_add_test (tc, test_espcn_sqnr);
   tcase_add_test (tc, test_trained_espcn);
+  tcase_add_test (tc, test_per_tensor);
   suite_add_tcase (s, tc);
   return s;
 }
