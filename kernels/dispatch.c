@@ -9,8 +9,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 
 #include "q8_kernels.h"
+#include "q8_kernels_simd.h"
 
 static const q8_conv_ukernel conv_scalar = {
   .name = "q8_s8_conv2d_requant__scalar",
@@ -37,6 +42,124 @@ static const q8_kernel_table table_scalar = {
   .resize = q8_s8_resize__scalar,
 };
 
+#if defined(Q8_HAVE_NEON)
+static const q8_conv_ukernel conv_neon = {
+  .name = "q8_s8_conv2d_requant__neon",
+  .isa = Q8_ISA_NEON,
+  .accepts = q8_s8_conv2d_accepts__neon,
+  .packed_size = q8_s8_conv2d_packed_size__neon,
+  .pack = q8_s8_conv2d_pack__neon,
+  .run = q8_s8_conv2d_requant__neon,
+};
+
+static const q8_conv_ukernel *const conv_list_neon[] = {
+  &conv_neon, &conv_scalar
+};
+
+static const q8_kernel_table table_neon = {
+  .isa = Q8_ISA_NEON,
+  .conv = conv_list_neon,
+  .n_conv = sizeof conv_list_neon / sizeof conv_list_neon[0],
+  .lut = q8_s8_lut__scalar,
+  .lut_channels = q8_s8_lut_channels__scalar,
+  .add = q8_s8_add_requant__scalar,
+  .rescale = q8_rescale__scalar,
+  .depth_to_space = q8_s8_depth_to_space__scalar,
+  .maxpool = q8_s8_maxpool__scalar,
+  .avgpool = q8_s8_avgpool__scalar,
+  .resize = q8_s8_resize__scalar,
+};
+#endif
+
+#if defined(Q8_HAVE_NEONDOT)
+static const q8_conv_ukernel conv_neondot = {
+  .name = "q8_s8_conv2d_requant__neondot",
+  .isa = Q8_ISA_NEONDOT,
+  .accepts = q8_s8_conv2d_accepts__neondot,
+  .packed_size = q8_s8_conv2d_packed_size__neondot,
+  .pack = q8_s8_conv2d_pack__neondot,
+  .run = q8_s8_conv2d_requant__neondot,
+};
+
+static const q8_conv_ukernel *const conv_list_neondot[] = {
+  &conv_neondot, &conv_scalar
+};
+
+static const q8_kernel_table table_neondot = {
+  .isa = Q8_ISA_NEONDOT,
+  .conv = conv_list_neondot,
+  .n_conv = sizeof conv_list_neondot / sizeof conv_list_neondot[0],
+  .lut = q8_s8_lut__scalar,
+  .lut_channels = q8_s8_lut_channels__scalar,
+  .add = q8_s8_add_requant__scalar,
+  .rescale = q8_rescale__scalar,
+  .depth_to_space = q8_s8_depth_to_space__scalar,
+  .maxpool = q8_s8_maxpool__scalar,
+  .avgpool = q8_s8_avgpool__scalar,
+  .resize = q8_s8_resize__scalar,
+};
+#endif
+
+#if defined(Q8_HAVE_AVX2)
+static const q8_conv_ukernel conv_avx2 = {
+  .name = "q8_s8_conv2d_requant__avx2",
+  .isa = Q8_ISA_AVX2,
+  .accepts = q8_s8_conv2d_accepts__avx2,
+  .packed_size = q8_s8_conv2d_packed_size__avx2,
+  .pack = q8_s8_conv2d_pack__avx2,
+  .run = q8_s8_conv2d_requant__avx2,
+};
+
+static const q8_conv_ukernel *const conv_list_avx2[] = {
+  &conv_avx2, &conv_scalar
+};
+
+static const q8_kernel_table table_avx2 = {
+  .isa = Q8_ISA_AVX2,
+  .conv = conv_list_avx2,
+  .n_conv = sizeof conv_list_avx2 / sizeof conv_list_avx2[0],
+  .lut = q8_s8_lut__scalar,
+  .lut_channels = q8_s8_lut_channels__scalar,
+  .add = q8_s8_add_requant__scalar,
+  .rescale = q8_rescale__scalar,
+  .depth_to_space = q8_s8_depth_to_space__scalar,
+  .maxpool = q8_s8_maxpool__scalar,
+  .avgpool = q8_s8_avgpool__scalar,
+  .resize = q8_s8_resize__scalar,
+};
+#endif
+
+#if defined(Q8_HAVE_AVX512VNNI)
+static const q8_conv_ukernel conv_avx512vnni = {
+  .name = "q8_s8_conv2d_requant__avx512vnni",
+  .isa = Q8_ISA_AVX512VNNI,
+  .accepts = q8_s8_conv2d_accepts__avx512vnni,
+  .packed_size = q8_s8_conv2d_packed_size__avx512vnni,
+  .pack = q8_s8_conv2d_pack__avx512vnni,
+  .run = q8_s8_conv2d_requant__avx512vnni,
+};
+
+static const q8_conv_ukernel *const conv_list_avx512vnni[] = {
+  &conv_avx512vnni, &conv_scalar
+};
+
+/* Element-wise and data-movement kernels stay scalar until they have SIMD
+ * twins; the convolution list is what differs. */
+static const q8_kernel_table table_avx512vnni = {
+  .isa = Q8_ISA_AVX512VNNI,
+  .conv = conv_list_avx512vnni,
+  .n_conv = sizeof conv_list_avx512vnni / sizeof conv_list_avx512vnni[0],
+  .lut = q8_s8_lut__scalar,
+  .lut_channels = q8_s8_lut_channels__scalar,
+  .add = q8_s8_add_requant__scalar,
+  .rescale = q8_rescale__scalar,
+  .depth_to_space = q8_s8_depth_to_space__scalar,
+  .maxpool = q8_s8_maxpool__scalar,
+  .avgpool = q8_s8_avgpool__scalar,
+  .resize = q8_s8_resize__scalar,
+};
+#endif
+
 static const char *const isa_names[Q8_ISA_COUNT] = {
   [Q8_ISA_SCALAR] = "scalar",
   [Q8_ISA_NEON] = "neon",
@@ -49,6 +172,18 @@ static const char *const isa_names[Q8_ISA_COUNT] = {
 /* Tables by ISA; NULL where this build has no kernels for it. */
 static const q8_kernel_table *const tables[Q8_ISA_COUNT] = {
   [Q8_ISA_SCALAR] = &table_scalar,
+#if defined(Q8_HAVE_NEON)
+  [Q8_ISA_NEON] = &table_neon,
+#endif
+#if defined(Q8_HAVE_NEONDOT)
+  [Q8_ISA_NEONDOT] = &table_neondot,
+#endif
+#if defined(Q8_HAVE_AVX2)
+  [Q8_ISA_AVX2] = &table_avx2,
+#endif
+#if defined(Q8_HAVE_AVX512VNNI)
+  [Q8_ISA_AVX512VNNI] = &table_avx512vnni,
+#endif
 };
 
 /* The CPU's support, detected once. */
@@ -64,11 +199,19 @@ detect (void)
   __builtin_cpu_init ();
   cpu_has[Q8_ISA_AVX2] = __builtin_cpu_supports ("avx2")
                          && __builtin_cpu_supports ("fma");
+  /* The AVX-512 path also uses VBMI (vpermi2b) for fused tables: Ice Lake,
+   * Zen 4 and later have it; Cascade Lake (VNNI without VBMI) runs AVX2. */
   cpu_has[Q8_ISA_AVX512VNNI] = __builtin_cpu_supports ("avx512bw")
                                && __builtin_cpu_supports ("avx512vl")
-                               && __builtin_cpu_supports ("avx512vnni");
+                               && __builtin_cpu_supports ("avx512vnni")
+                               && __builtin_cpu_supports ("avx512vbmi");
 #endif
-  /* ARM detection (getauxval) arrives with the NEON kernels. */
+#if defined(__aarch64__) && defined(__linux__)
+  /* Advanced SIMD is part of the aarch64 baseline. */
+  unsigned long hwcap = getauxval (AT_HWCAP);
+  cpu_has[Q8_ISA_NEON] = 1;
+  cpu_has[Q8_ISA_NEONDOT] = (hwcap & HWCAP_ASIMDDP) != 0;
+#endif
 
   const char *env = getenv ("Q8_ISA");
   if (env != NULL) {

@@ -65,7 +65,10 @@ typedef struct {
 
 /* Packs OHWI weights w (out_c x kh x kw x in_c/groups) and int32 bias
  * (NULL = zeros) into the kernel's layout at packed (packed_size bytes,
- * 64-byte aligned).  Runs at load time. */
+ * 64-byte aligned).  Runs at load time, before any input size is known:
+ * p then has every field except the spatial ones (in_h, in_w, out_h,
+ * out_w are 0) and lut (NULL; fusion is decided per plan), so
+ * packed_size () and pack () must not depend on those. */
 typedef size_t (*q8_conv_packed_size_fn) (const q8_conv_params *p);
 typedef void (*q8_conv_pack_fn) (const q8_conv_params *p, const int8_t *w,
                                  const int32_t *bias, void *packed);
@@ -77,7 +80,10 @@ typedef void (*q8_conv_run_fn) (const q8_conv_params *p, const void *packed,
 typedef struct {
   const char *name;            /* "q8_s8_conv2d_requant__scalar" */
   q8_isa isa;
-  /* Non-zero if this kernel handles the shape; NULL accepts everything. */
+  /* Non-zero if this kernel handles the shape; NULL accepts everything.
+   * Called at load time with in_h = in_w = out_h = out_w = 0 and lut =
+   * NULL: it must decide from the other fields only, so that the kernel
+   * chosen (and its packed weights) holds for every input size. */
   int (*accepts) (const q8_conv_params *p);
   q8_conv_packed_size_fn packed_size;
   q8_conv_pack_fn pack;

@@ -1,0 +1,347 @@
+/* q8_s8_conv2d_requant__avx512vnni.c - int8 convolution with vpdpbusd.
+ *
+ * Any convolution with groups = 1 whose padded span (kw * in_c, see
+ * q8_conv_spans.h) fits Q8_SPAN_MAX.  Output channels are cut into blocks
+ * of 16 (one zmm of int32 accumulators each) and blocks into chunks of up
+ * to four; a tile computes N output pixels of one chunk:
+ *
+ *   chunk of 1 block: 12 pixels,  2 blocks: 12,  3 blocks: 8,  4 blocks: 6
+ *
+ * (at most 24 accumulators and 12 input pointers, which fit the zmm and
+ * general registers).  For each kernel row and each group of 4 span bytes,
+ * a pixel's 4 input bytes are broadcast to all lanes and multiplied with
+ * 16 output channels x 4 weights.
+ *
+ * vpdpbusd multiplies unsigned by signed bytes, so activations enter as
+ * x + 128 (x ^ 0x80) and the packed bias is
+ *   bias' = bias - (in_zp + 128) * sum(w),
+ * which with padding read as in_zp gives exactly bias + sum (x - in_zp) * w.
+ * The partial sums stay in int32 by ARITHMETIC.md's bound
+ * (|bias| + 512 * sum|w| < 2^31), and vpdpbusd adds modulo 2^32 anyway, so
+ * only the final, true accumulator matters.
+ *
+ * With fewer than 16 output channels (the last layer of ESPCN: r^2 = 4, 9)
+ * a lane is free, and the "sum form" avoids the XOR per broadcast: the
+ * weights become the unsigned operand (w + 128), the input bytes the
+ * signed one, broadcast straight from memory, and lane 15 has weights 1 so
+ * it accumulates sum(x); the epilogue subtracts 128 * sum(x).  Here
+ * bias' = bias - in_zp * sum(w), and everything is exact modulo 2^32.
+ *
+ * Requantization is rule R in 64 bits (vpmuldq on even and odd lanes,
+ * per-lane rounding constant and vpsravq), plus out_zp, then saturating
+ * narrowing to int8, which equals the clamp of the exact value; so every
+ * shift 1..62 is exact.  Then the activation clamp, and a fused table with
+ * vpermi2b (VBMI), once per pixel on up to 64 channels.
+ *
+ * Packed layout (64-byte aligned), chunk after chunk; a chunk of cb blocks:
+ *   int8  w[kh][G][cb][16 lanes][4]    G = span_pad / 4, zero padded
+ *         (in the sum form: uint8 w + 128, and lane 15 all 1)
+ *   then cb x blk_consts (below)
+ * It depends on in_zp and the rule R pairs, which load time knows.
+ */
+#include <immintrin.h>
+
+#include "q8_conv_spans.h"
+#include "q8_kernels_simd.h"
+
+typedef struct {
+  int32_t bias[16];        /* bias - (in_zp + 128) * sum(w) */
+  int32_t mult[16];
+  int64_t shift_even[8];   /* lanes 0, 2, ..., 14 */
+  int64_t shift_odd[8];    /* lanes 1, 3, ..., 15 */
+  int64_t round_even[8];   /* 2^(shift - 1) */
+  int64_t round_odd[8];
+} blk_consts;
+
+#define CHUNK_MAX 4
+#define SUM_TILE 12
+
+typedef struct {
+  int32_t nb;        /* blocks of 16 output channels */
+  int32_t cbmax;     /* blocks per chunk (the last chunk may have fewer) */
+  int32_t groups;    /* G: groups of 4 span bytes per kernel row */
+  size_t blk_bytes;  /* packed bytes per block */
+  int sum;           /* the sum-lane form (below) */
+} layout;
+
+static layout
+get_layout (const q8_conv_params *p)
+{
+  layout l;
+  l.nb = (p->out_c + 15) / 16;
+  l.cbmax = l.nb < CHUNK_MAX ? l.nb : CHUNK_MAX;
+  l.groups = q8_span_padded (p, 4) / 4;
+  l.blk_bytes = (size_t) p->kh * (size_t) l.groups * 64 + sizeof (blk_consts);
+  l.sum = p->out_c < 16;
+  return l;
+}
+
+int
+q8_s8_conv2d_accepts__avx512vnni (const q8_conv_params *p)
+{
+  return p->groups == 1 && q8_span_padded (p, 4) <= Q8_SPAN_MAX;
+}
+
+size_t
+q8_s8_conv2d_packed_size__avx512vnni (const q8_conv_params *p)
+{
+  layout l = get_layout (p);
+  return (size_t) l.nb * l.blk_bytes;
+}
+
+void
+q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
+                               const int32_t *bias, void *packed)
+{
+  layout l = get_layout (p);
+  int32_t span = p->kw * p->in_c;
+  size_t per_oc = (size_t) p->kh * (size_t) span;
+
+  for (int32_t bi = 0; bi < l.nb; bi++) {
+    int32_t c = bi / l.cbmax, b = bi % l.cbmax;
+    int32_t cb = l.nb - c * l.cbmax < l.cbmax ? l.nb - c * l.cbmax : l.cbmax;
+    int8_t *base = (int8_t *) packed + (size_t) c * l.cbmax * l.blk_bytes;
+    int8_t *wb = base;
+    blk_consts *k = (blk_consts *) (base + (size_t) cb * p->kh * l.groups * 64)
+                    + b;
+
+    for (int32_t ky = 0; ky < p->kh; ky++)
+      for (int32_t g = 0; g < l.groups; g++) {
+        int8_t *dst = wb + (((size_t) ky * l.groups + g) * cb + b) * 64;
+        for (int32_t lane = 0; lane < 16; lane++)
+          for (int32_t i = 0; i < 4; i++) {
+            int32_t oc = bi * 16 + lane, s = g * 4 + i;
+            int32_t v = 0;
+            if (s < span && oc < p->out_c)
+              v = w[(size_t) oc * per_oc + (size_t) ky * span + s]
+                  + (l.sum ? 128 : 0); /* unsigned in the sum form */
+            else if (s < span && l.sum && lane == 15)
+              v = 1;
+            dst[lane * 4 + i] = (int8_t) (uint8_t) v;
+          }
+      }
+
+    for (int32_t lane = 0; lane < 16; lane++) {
+      int32_t oc = bi * 16 + lane;
+      int32_t bs = 0, m = 0, r = 1;
+      if (oc < p->out_c) {
+        int64_t bb = (bias != NULL ? bias[oc] : 0)
+                     - (int64_t) (p->in_zp + (l.sum ? 0 : 128))
+                       * q8_span_weight_sum (p, w, oc);
+        bs = (int32_t) bb; /* in int32 by the accumulator bound */
+        m = p->mult[oc];
+        r = p->shift[oc];
+      }
+      k->bias[lane] = bs;
+      k->mult[lane] = m;
+      if (lane % 2 == 0) {
+        k->shift_even[lane / 2] = r;
+        k->round_even[lane / 2] = oc < p->out_c ? (int64_t) 1 << (r - 1) : 0;
+      } else {
+        k->shift_odd[lane / 2] = r;
+        k->round_odd[lane / 2] = oc < p->out_c ? (int64_t) 1 << (r - 1) : 0;
+      }
+    }
+  }
+}
+
+/* Per-run constants of the epilogue. */
+typedef struct {
+  __m512i zp64;            /* out_zp in 64-bit lanes */
+  __m512i act_min, act_max; /* bytes */
+  __m512i t0, t1, t2, t3;  /* the fused table, 4 x 64 entries */
+} epilogue;
+
+/* Rule R for 16 accumulators, plus out_zp, saturated to int8 (exactly the
+ * clamp to [-128, 127] of the exact 64-bit value). */
+static Q8_ALWAYS_INLINE __m128i
+requant16 (__m512i acc, const blk_consts *k, const epilogue *e)
+{
+  __m512i mult = _mm512_load_si512 (k->mult);
+  __m512i even = _mm512_mul_epi32 (acc, mult);
+  __m512i odd = _mm512_mul_epi32 (_mm512_srli_epi64 (acc, 32),
+                                  _mm512_srli_epi64 (mult, 32));
+  even = _mm512_add_epi64 (even, _mm512_load_si512 (k->round_even));
+  odd = _mm512_add_epi64 (odd, _mm512_load_si512 (k->round_odd));
+  even = _mm512_srav_epi64 (even, _mm512_load_si512 (k->shift_even));
+  odd = _mm512_srav_epi64 (odd, _mm512_load_si512 (k->shift_odd));
+  even = _mm512_add_epi64 (even, e->zp64);
+  odd = _mm512_add_epi64 (odd, e->zp64);
+  return _mm_unpacklo_epi8 (_mm512_cvtsepi64_epi8 (even),
+                            _mm512_cvtsepi64_epi8 (odd));
+}
+
+/* table[x + 128] for 64 bytes: bits 0-6 of the index pick within a half
+ * of the table, bit 7 picks the half. */
+static Q8_ALWAYS_INLINE __m512i
+lut64 (__m512i v, const epilogue *e)
+{
+  __m512i idx = _mm512_xor_si512 (v, _mm512_set1_epi8 ((char) 0x80));
+  __m512i lo = _mm512_permutex2var_epi8 (e->t0, idx, e->t1);
+  __m512i hi = _mm512_permutex2var_epi8 (e->t2, idx, e->t3);
+  return _mm512_mask_blend_epi8 (_mm512_movepi8_mask (idx), lo, hi);
+}
+
+/* One tile: N pixels from q, of a chunk of CB blocks starting at block
+ * blk0.  CB and N are constants after inlining, so the accumulators live
+ * in registers. */
+static Q8_ALWAYS_INLINE void
+tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
+      int32_t groups, int32_t blk0, int64_t q, int nvalid, int8_t *out,
+      const epilogue *e, const int CB, const int N, const int LUT,
+      const int SUM)
+{
+  const q8_conv_params *p = sc->p;
+  const __m512i x80 = _mm512_set1_epi8 ((char) 0x80);
+  /* Fixed sizes: only [N][CB] is used, all with constant indices, so the
+   * compiler keeps them in registers. */
+  __m512i acc[Q8_SPAN_TILE][CHUNK_MAX];
+  const int8_t *ptr[Q8_SPAN_ROWS * Q8_SPAN_TILE];
+
+  /* Accumulators start after the first call: nothing to save across it. */
+  int32_t ky0 = 0;
+  int nky = p->kh < sc->rows ? p->kh : sc->rows;
+  q8_span_rows (sc, q, N, nvalid, 0, nky, ptr);
+#pragma GCC unroll 16
+  for (int j = 0; j < N; j++)
+#pragma GCC unroll 4
+    for (int b = 0; b < CB; b++)
+      acc[j][b] = _mm512_load_si512 (kc[b].bias);
+
+  for (;;) {
+    for (int r = 0; r < nky; r++) {
+      const int8_t **pr = ptr + r * Q8_SPAN_TILE;
+      const int8_t *wk = wc + (size_t) (ky0 + r) * groups * CB * 64;
+      for (int32_t g = 0; g < groups; g++) {
+        __m512i wv[CHUNK_MAX];
+#pragma GCC unroll 4
+        for (int b = 0; b < CB; b++)
+          wv[b] = _mm512_load_si512 (wk + ((size_t) g * CB + b) * 64);
+#pragma GCC unroll 16
+        for (int j = 0; j < N; j++) {
+          if (SUM) {
+            /* The signed operand broadcast straight from memory (GCC does
+             * not fold the broadcast into vpdpbusd by itself). */
+            __asm__ ("vpdpbusd %2%{1to16%}, %1, %0"
+                     : "+v" (acc[j][0])
+                     : "v" (wv[0]), "m" (*(const int32_t *) (pr[j] + 4 * g)));
+          } else {
+            int32_t x4;
+            memcpy (&x4, pr[j] + 4 * g, 4);
+            __m512i xu = _mm512_xor_si512 (_mm512_set1_epi32 (x4), x80);
+#pragma GCC unroll 4
+            for (int b = 0; b < CB; b++)
+              acc[j][b] = _mm512_dpbusd_epi32 (acc[j][b], xu, wv[b]);
+          }
+        }
+      }
+    }
+    ky0 += nky;
+    if (ky0 >= p->kh)
+      break;
+    nky = p->kh - ky0 < sc->rows ? p->kh - ky0 : sc->rows;
+    q8_span_rows (sc, q, N, nvalid, ky0, nky, ptr);
+  }
+
+  /* One pixel's CB blocks side by side in a zmm: clamp, table and a
+   * single store (masked to the channels that exist). */
+  int32_t oc_left = p->out_c - blk0 * 16;
+  __mmask64 m = oc_left >= 64 ? ~(__mmask64) 0
+                              : ((__mmask64) 1 << oc_left) - 1;
+#pragma GCC unroll 16
+  for (int j = 0; j < N; j++) {
+    if (j < nvalid) {
+      if (SUM) {
+        /* Lane 15 holds sum(x): remove the 128 * sum(x) of w + 128. */
+        __m512i sx = _mm512_permutexvar_epi32 (_mm512_set1_epi32 (15),
+                                               acc[j][0]);
+        acc[j][0] = _mm512_sub_epi32 (acc[j][0], _mm512_slli_epi32 (sx, 7));
+      }
+      __m512i v = _mm512_castsi128_si512 (requant16 (acc[j][0], &kc[0], e));
+      if (CB > 1)
+        v = _mm512_inserti32x4 (v, requant16 (acc[j][1], &kc[1], e), 1);
+      if (CB > 2)
+        v = _mm512_inserti32x4 (v, requant16 (acc[j][2], &kc[2], e), 2);
+      if (CB > 3)
+        v = _mm512_inserti32x4 (v, requant16 (acc[j][3], &kc[3], e), 3);
+      v = _mm512_min_epi8 (_mm512_max_epi8 (v, e->act_min), e->act_max);
+      if (LUT)
+        v = lut64 (v, e);
+      int8_t *o = out + (size_t) (q + j) * (size_t) p->out_c
+                  + (size_t) blk0 * 16;
+      _mm512_mask_storeu_epi8 (o, m, v);
+    }
+  }
+}
+
+typedef void (*tile_fn) (const q8_span_ctx *sc, const int8_t *wc,
+                         const blk_consts *kc, int32_t groups, int32_t blk0,
+                         int64_t q, int nvalid, int8_t *out,
+                         const epilogue *e);
+
+#define DEFINE_TILE(NAME, CB, N, LUT, SUM)                                 \
+  static void                                                               \
+  NAME (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,     \
+        int32_t groups, int32_t blk0, int64_t q, int nvalid, int8_t *out,  \
+        const epilogue *e)                                                  \
+  {                                                                         \
+    tile (sc, wc, kc, groups, blk0, q, nvalid, out, e, CB, N, LUT, SUM);    \
+  }
+
+DEFINE_TILE (tile_1_0, 1, 12, 0, 0)
+DEFINE_TILE (tile_2_0, 2, 12, 0, 0)
+DEFINE_TILE (tile_3_0, 3, 8, 0, 0)
+DEFINE_TILE (tile_4_0, 4, 6, 0, 0)
+DEFINE_TILE (tile_1_1, 1, 12, 1, 0)
+DEFINE_TILE (tile_2_1, 2, 12, 1, 0)
+DEFINE_TILE (tile_3_1, 3, 8, 1, 0)
+DEFINE_TILE (tile_4_1, 4, 6, 1, 0)
+DEFINE_TILE (tile_sum_0, 1, SUM_TILE, 0, 1)
+DEFINE_TILE (tile_sum_1, 1, SUM_TILE, 1, 1)
+
+static const tile_fn tiles[2][CHUNK_MAX + 1] = {
+  { tile_sum_0, tile_1_0, tile_2_0, tile_3_0, tile_4_0 },
+  { tile_sum_1, tile_1_1, tile_2_1, tile_3_1, tile_4_1 },
+};
+static const int tile_pixels[CHUNK_MAX + 1] = { SUM_TILE, 12, 12, 8, 6 };
+
+void
+q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
+                                  const int8_t *in, int8_t *out, int32_t y0,
+                                  int32_t y1)
+{
+  layout l = get_layout (p);
+  int8_t zp_buf[Q8_SPAN_MAX] __attribute__ ((aligned (64)));
+  int8_t edge_buf[Q8_SPAN_BUF] __attribute__ ((aligned (64)));
+  q8_span_ctx sc;
+  q8_span_init (&sc, p, in, 4, Q8_SPAN_TILE, zp_buf, edge_buf);
+
+  epilogue e;
+  e.zp64 = _mm512_set1_epi64 (p->out_zp);
+  e.act_min = _mm512_set1_epi8 ((char) p->act_min);
+  e.act_max = _mm512_set1_epi8 ((char) p->act_max);
+  const int has_lut = p->lut != NULL;
+  if (has_lut) {
+    e.t0 = _mm512_loadu_si512 (p->lut);
+    e.t1 = _mm512_loadu_si512 (p->lut + 64);
+    e.t2 = _mm512_loadu_si512 (p->lut + 128);
+    e.t3 = _mm512_loadu_si512 (p->lut + 192);
+  } else {
+    e.t0 = e.t1 = e.t2 = e.t3 = _mm512_setzero_si512 ();
+  }
+
+  int64_t q_begin = (int64_t) y0 * p->out_w, q_end = (int64_t) y1 * p->out_w;
+  for (int32_t blk0 = 0; blk0 < l.nb; blk0 += l.cbmax) {
+    int32_t cb = l.nb - blk0 < l.cbmax ? l.nb - blk0 : l.cbmax;
+    const int8_t *wc = (const int8_t *) packed + (size_t) blk0 * l.blk_bytes;
+    const blk_consts *kc = (const blk_consts *) (
+      wc + (size_t) cb * p->kh * l.groups * 64);
+    int kind = l.sum ? 0 : cb;
+    tile_fn fn = tiles[has_lut][kind];
+    int n = tile_pixels[kind];
+    for (int64_t q = q_begin; q < q_end; q += n) {
+      int nvalid = q_end - q < n ? (int) (q_end - q) : n;
+      fn (&sc, wc, kc, l.groups, blk0, q, nvalid, out, &e);
+    }
+  }
+}

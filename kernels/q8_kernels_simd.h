@@ -1,0 +1,49 @@
+/* q8_kernels_simd.h - the SIMD kernels of kernels/<isa>/ that dispatch.c
+ * puts in its tables.  Each ISA's functions exist only when meson built
+ * that ISA's library (Q8_HAVE_<ISA> is then defined for dispatch.c). */
+#ifndef Q8_KERNELS_SIMD_H
+#define Q8_KERNELS_SIMD_H
+
+#include "q8_kernels.h"
+
+/* Generic convolution (groups = 1, padded kw * in_c <= 2048): vpdpbusd,
+ * 16-channel blocks, x + 128 compensated in the packed bias. */
+int q8_s8_conv2d_accepts__avx512vnni (const q8_conv_params *p);
+size_t q8_s8_conv2d_packed_size__avx512vnni (const q8_conv_params *p);
+void q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
+                                    const int32_t *bias, void *packed);
+void q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p,
+                                       const void *packed, const int8_t *in,
+                                       int8_t *out, int32_t y0, int32_t y1);
+
+/* Generic convolution (groups = 1, padded kw * in_c <= 1024): int16
+ * vpmaddwd on widened spans, 16-channel tiles, scalar epilogue. */
+int q8_s8_conv2d_accepts__avx2 (const q8_conv_params *p);
+size_t q8_s8_conv2d_packed_size__avx2 (const q8_conv_params *p);
+void q8_s8_conv2d_pack__avx2 (const q8_conv_params *p, const int8_t *w,
+                              const int32_t *bias, void *packed);
+void q8_s8_conv2d_requant__avx2 (const q8_conv_params *p, const void *packed,
+                                 const int8_t *in, int8_t *out, int32_t y0,
+                                 int32_t y1);
+
+/* Generic convolution for baseline aarch64 NEON (groups = 1, kw * in_c
+ * rounded up to 16 <= 2048): smull/smlal2/sadalp along the span. */
+int q8_s8_conv2d_accepts__neon (const q8_conv_params *p);
+size_t q8_s8_conv2d_packed_size__neon (const q8_conv_params *p);
+void q8_s8_conv2d_pack__neon (const q8_conv_params *p, const int8_t *w,
+                              const int32_t *bias, void *packed);
+void q8_s8_conv2d_requant__neon (const q8_conv_params *p, const void *packed,
+                                 const int8_t *in, int8_t *out, int32_t y0,
+                                 int32_t y1);
+
+/* Generic convolution with sdot (groups = 1, kw * in_c rounded up to 4
+ * <= 2048): 5 pixels x 16 channels per tile. */
+int q8_s8_conv2d_accepts__neondot (const q8_conv_params *p);
+size_t q8_s8_conv2d_packed_size__neondot (const q8_conv_params *p);
+void q8_s8_conv2d_pack__neondot (const q8_conv_params *p, const int8_t *w,
+                                 const int32_t *bias, void *packed);
+void q8_s8_conv2d_requant__neondot (const q8_conv_params *p,
+                                    const void *packed, const int8_t *in,
+                                    int8_t *out, int32_t y0, int32_t y1);
+
+#endif /* Q8_KERNELS_SIMD_H */

@@ -1,0 +1,255 @@
+/* bench_conv2d.c - convolution microbenchmark: every kernel path on the
+ * ESPCN layers (or shapes given on the command line).
+ *
+ *   bench_conv2d [-i ISA] [-t THREADS] [-r REPS] [-s HxW] [SHAPE...]
+ *
+ * SHAPE is "IC-OC-K" (stride 1, "same" padding), e.g. 64-32-3.  For each
+ * ISA this machine has (or only -i ISA), shape and thread count it prints
+ * the median time of REPS runs, GMAC/s and the percentage of the int8 peak
+ * the program measures first: on x86 a tight loop of independent 512-bit
+ * vpdpbusd (64 multiply-accumulates each) when the CPU has AVX-512 VNNI,
+ * else of 256-bit vpmaddwd (16 each); elsewhere no peak is printed.
+ * Inputs rotate through buffers larger than the L2 cache, as successive
+ * video frames would.  Timings, not tests: nothing here asserts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "q8_internal.h"
+
+typedef struct {
+  int32_t ic, oc, k;
+} shape;
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+/* The peak in GMAC/s of one core and how it was measured. */
+static double
+measure_peak (const char **how)
+{
+#if defined(__x86_64__)
+  long n = 50000000;
+  int vnni = q8_isa_supported (Q8_ISA_AVX512VNNI);
+  double best = 0;
+  for (int rep = 0; rep < 3; rep++) {
+    long it = n;
+    double t = now_s ();
+    /* 16 independent accumulators cover the instruction's latency. */
+    if (vnni)
+      __asm__ volatile (
+        "1:\n"
+        "vpdpbusd %%zmm1, %%zmm2, %%zmm4\n vpdpbusd %%zmm1, %%zmm2, %%zmm5\n"
+        "vpdpbusd %%zmm1, %%zmm2, %%zmm6\n vpdpbusd %%zmm1, %%zmm2, %%zmm7\n"
+        "vpdpbusd %%zmm1, %%zmm2, %%zmm8\n vpdpbusd %%zmm1, %%zmm2, %%zmm9\n"
+        "vpdpbusd %%zmm1, %%zmm2, %%zmm10\n vpdpbusd %%zmm1, %%zmm2, %%zmm11\n"
+        "vpdpbusd %%zmm1, %%zmm2, %%zmm12\n vpdpbusd %%zmm1, %%zmm2, %%zmm13\n"
+        "vpdpbusd %%zmm1, %%zmm2, %%zmm14\n vpdpbusd %%zmm1, %%zmm2, %%zmm15\n"
+        "vpdpbusd %%zmm1, %%zmm2, %%zmm16\n vpdpbusd %%zmm1, %%zmm2, %%zmm17\n"
+        "vpdpbusd %%zmm1, %%zmm2, %%zmm18\n vpdpbusd %%zmm1, %%zmm2, %%zmm19\n"
+        "dec %0\n jnz 1b\n"
+        : "+r"(it) : : "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+          "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+    else
+      __asm__ volatile (
+        "1:\n"
+        "vpmaddwd %%ymm1, %%ymm2, %%ymm4\n vpmaddwd %%ymm1, %%ymm2, %%ymm5\n"
+        "vpmaddwd %%ymm1, %%ymm2, %%ymm6\n vpmaddwd %%ymm1, %%ymm2, %%ymm7\n"
+        "vpmaddwd %%ymm1, %%ymm2, %%ymm8\n vpmaddwd %%ymm1, %%ymm2, %%ymm9\n"
+        "vpmaddwd %%ymm1, %%ymm2, %%ymm10\n vpmaddwd %%ymm1, %%ymm2, %%ymm11\n"
+        "vpmaddwd %%ymm1, %%ymm2, %%ymm12\n vpmaddwd %%ymm1, %%ymm2, %%ymm13\n"
+        "vpmaddwd %%ymm1, %%ymm2, %%ymm14\n vpmaddwd %%ymm1, %%ymm2, %%ymm15\n"
+        "vpmaddwd %%ymm1, %%ymm2, %%ymm4\n vpmaddwd %%ymm1, %%ymm2, %%ymm5\n"
+        "vpmaddwd %%ymm1, %%ymm2, %%ymm6\n vpmaddwd %%ymm1, %%ymm2, %%ymm7\n"
+        "dec %0\n jnz 1b\n"
+        : "+r"(it) : : "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+          "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
+    t = now_s () - t;
+    double g = (double) n * 16 * (vnni ? 64 : 16) / t * 1e-9;
+    if (g > best)
+      best = g;
+  }
+  *how = vnni ? "512-bit vpdpbusd loop, 64 MAC/instr"
+              : "256-bit vpmaddwd loop, 16 MAC/instr";
+  return best;
+#else
+  *how = "not measured on this architecture";
+  return 0;
+#endif
+}
+
+typedef struct {
+  const q8_conv_ukernel *uk;
+  const q8_conv_params *p;
+  const void *packed;
+  const int8_t *in;
+  int8_t *out;
+} job;
+
+static void
+run_rows (void *ctx, int32_t y0, int32_t y1)
+{
+  job *j = ctx;
+  j->uk->run (j->p, j->packed, j->in, j->out, y0, y1);
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static void
+bench_one (q8_isa isa, const shape *s, int32_t h, int32_t w, int threads,
+           int reps, double peak)
+{
+  const q8_kernel_table *t = q8__kernels_for (isa);
+  q8_conv_params p;
+  memset (&p, 0, sizeof p);
+  p.in_h = p.out_h = h;
+  p.in_w = p.out_w = w;
+  p.in_c = s->ic;
+  p.out_c = s->oc;
+  p.kh = p.kw = s->k;
+  p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+  p.pad_top = p.pad_left = s->k / 2;
+  p.groups = 1;
+  p.in_zp = 3;
+  p.out_zp = -5;
+  p.act_min = -128;
+  p.act_max = 127;
+  int32_t *mult = malloc ((size_t) s->oc * sizeof *mult);
+  int32_t *shift = malloc ((size_t) s->oc * sizeof *shift);
+  int32_t *bias = malloc ((size_t) s->oc * sizeof *bias);
+  size_t wn = (size_t) s->oc * s->k * s->k * s->ic;
+  int8_t *wt = malloc (wn);
+  int8_t lut[256];
+  for (int i = 0; i < 256; i++)
+    lut[i] = (int8_t) (i / 2);
+  for (int32_t i = 0; i < s->oc; i++) {
+    mult[i] = 1500000000 + i;
+    shift[i] = 40;
+    bias[i] = i * 100;
+  }
+  for (size_t i = 0; i < wn; i++)
+    wt[i] = (int8_t) ((i * 37) % 255 - 127);
+  p.mult = mult;
+  p.shift = shift;
+
+  const q8_conv_ukernel *uk = q8__conv_select (t, &p);
+  void *packed = q8__alloc (uk->packed_size (&p));
+  uk->pack (&p, wt, bias, packed);
+  p.lut = lut; /* ESPCN fuses tanh into its first two layers */
+
+  /* Enough input frames to exceed a 2 MiB L2. */
+  size_t in_n = (size_t) h * w * s->ic, out_n = (size_t) h * w * s->oc;
+  int nbuf = (int) (4 * 1024 * 1024 / (in_n + out_n)) + 1;
+  if (nbuf > 8)
+    nbuf = 8;
+  int8_t *ins = malloc ((in_n + Q8_EXTRA_BYTES) * (size_t) nbuf);
+  int8_t *outs = malloc (out_n * (size_t) nbuf);
+  for (size_t i = 0; i < (in_n + Q8_EXTRA_BYTES) * (size_t) nbuf; i++)
+    ins[i] = (int8_t) (i * 2654435761u >> 24);
+
+  q8__pool *pool = threads > 1 ? q8__pool_create (threads) : NULL;
+  double *ms = malloc ((size_t) reps * sizeof *ms);
+  for (int r = -2; r < reps; r++) { /* two warm-up runs */
+    int b = (r + 2) % nbuf;
+    job j = { uk, &p, packed, ins + (size_t) b * (in_n + Q8_EXTRA_BYTES),
+              outs + (size_t) b * out_n };
+    double t0 = now_s ();
+    if (pool != NULL) {
+      int32_t chunk = h / (4 * threads);
+      q8__pool_run (pool, run_rows, &j, h, chunk < 1 ? 1 : chunk);
+    } else {
+      run_rows (&j, 0, h);
+    }
+    if (r >= 0)
+      ms[r] = (now_s () - t0) * 1e3;
+  }
+  qsort (ms, (size_t) reps, sizeof *ms, cmp_double);
+  double med = ms[reps / 2];
+  double gmac = (double) h * w * s->oc * s->k * s->k * s->ic / (med * 1e6);
+  printf ("%-11s %3d->%-3d %dx%d  %4dx%-4d threads %d  %8.3f ms  "
+          "%7.1f GMAC/s", q8_isa_name (isa), s->ic, s->oc, s->k, s->k, w, h,
+          threads, med, gmac);
+  if (peak > 0)
+    printf ("  %5.1f %% of peak", 100.0 * gmac / (peak * threads));
+  printf ("  (%s)\n", uk->name);
+
+  if (pool != NULL)
+    q8__pool_free (pool);
+  free (ms);
+  free (ins);
+  free (outs);
+  q8__free (packed);
+  free (wt);
+  free (bias);
+  free (mult);
+  free (shift);
+}
+
+int
+main (int argc, char **argv)
+{
+  int only = -1, threads = 1, reps = 15;
+  int32_t h = 360, w = 640;
+  shape shapes[32];
+  int n_shapes = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp (argv[i], "-i") == 0 && i + 1 < argc) {
+      const char *name = argv[++i];
+      for (int k = 0; k < Q8_ISA_COUNT; k++)
+        if (strcmp (name, q8_isa_name ((q8_isa) k)) == 0)
+          only = k;
+      if (only < 0) {
+        fprintf (stderr, "unknown ISA %s\n", name);
+        return 2;
+      }
+    } else if (strcmp (argv[i], "-t") == 0 && i + 1 < argc) {
+      threads = atoi (argv[++i]);
+    } else if (strcmp (argv[i], "-r") == 0 && i + 1 < argc) {
+      reps = atoi (argv[++i]);
+    } else if (strcmp (argv[i], "-s") == 0 && i + 1 < argc) {
+      if (sscanf (argv[++i], "%dx%d", &h, &w) != 2)
+        return 2;
+    } else if (n_shapes < 32
+               && sscanf (argv[i], "%d-%d-%d", &shapes[n_shapes].ic,
+                          &shapes[n_shapes].oc, &shapes[n_shapes].k) == 3) {
+      n_shapes++;
+    } else {
+      fprintf (stderr,
+               "usage: %s [-i ISA] [-t THREADS] [-r REPS] [-s HxW] "
+               "[IC-OC-K ...]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (threads < 1 || reps < 1 || h < 1 || w < 1)
+    return 2;
+  if (n_shapes == 0) {
+    /* ESPCN x3: 5x5 1->64, 3x3 64->32, 3x3 32->9. */
+    static const shape espcn[] = { { 1, 64, 5 }, { 64, 32, 3 }, { 32, 9, 3 } };
+    memcpy (shapes, espcn, sizeof espcn);
+    n_shapes = 3;
+  }
+
+  const char *how;
+  double peak = measure_peak (&how);
+  if (peak > 0)
+    printf ("peak: %.1f GMAC/s per core (%s)\n", peak, how);
+  for (int isa = 0; isa < Q8_ISA_COUNT; isa++) {
+    if ((only >= 0 && isa != only) || !q8_isa_supported ((q8_isa) isa))
+      continue;
+    for (int s = 0; s < n_shapes; s++)
+      bench_one ((q8_isa) isa, &shapes[s], h, w, threads, reps, peak);
+  }
+  return 0;
+}
