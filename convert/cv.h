@@ -227,6 +227,27 @@ typedef struct {
  * calibration (every activation has has_q). */
 q8_status cv_quant_finalize (cv_graph *g, const cv_quant_opts *o, char *err,
                              size_t err_size);
+/* The fused clamp [lo, hi] (real values) as int8 bounds on y's grid. */
+void cv_act_bounds (const cv_tensor *y, double lo, double hi, int32_t *qmin,
+                    int32_t *qmax);
+int32_t cv_clamp8 (double q);
+
+/* quantize.c: a convolution's int8 weights (OHWI, [-127, 127]), int32 bias at
+ * x.scale * (float) w.scale[oc], per-channel scales and int8 clamp, as
+ * stored in the .q8; checks the accumulator bound. */
+typedef struct {
+  int32_t oc, kh, kw, icg;
+  int8_t *w;
+  int32_t *bias;
+  float *scales;
+  int32_t act_min, act_max;
+} cv_conv_q;
+
+q8_status cv_conv_quantize (const cv_graph *g, const cv_node *n,
+                            bool per_tensor, cv_conv_q *q, char *err,
+                            size_t err_size);
+void cv_conv_q_free (cv_conv_q *q);
+
 /* Adds the graph's tensors and ops to a builder. */
 q8_status cv_quant_build (const cv_graph *g, const cv_quant_opts *o,
                           q8_builder *b, char *err, size_t err_size);
