@@ -212,6 +212,11 @@ void cv_calib_observe (cv_calib *c, int pass, const cv_values *values);
  * has no imported quantization. */
 void cv_calib_finish (cv_calib *c, cv_graph *g);
 void cv_calib_free (cv_calib *c);
+/* Both passes over n_frames inputs stored one after the other (NCHW, the
+ * graph input's size), then cv_calib_finish (): single-input graphs. */
+q8_status cv_calibrate (cv_graph *g, cv_calib_method method,
+                        double percentile, const float *frames, int n_frames,
+                        char *err, size_t err_size);
 const char *cv_calib_method_name (cv_calib_method m);
 void cv_range_to_q (double lo, double hi, double *scale, int32_t *zp);
 

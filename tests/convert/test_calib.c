@@ -247,17 +247,9 @@ trained_case (const char *name, cv_calib_method m, bool per_tensor,
   ck_assert_msg (cv_import_onnx (data, size, TR_SIDE, TR_SIDE, &g, err,
                                  sizeof err) == Q8_OK, "%s", err);
   ck_assert_msg (cv_lower (g, err, sizeof err) == Q8_OK, "%s", err);
-  cv_calib *c = cv_calib_new (g, m, 99.99);
-  for (int pass = 0; pass < 2; pass++)
-    for (int k = 0; k < TR_N_CALIB; k++) {
-      const float *ins[1] = { cal + k * px };
-      cv_values v;
-      ck_assert (cv_execute (g, ins, NULL, &v, err, sizeof err) == Q8_OK);
-      cv_calib_observe (c, pass, &v);
-      cv_values_free (&v);
-    }
-  cv_calib_finish (c, g);
-  cv_calib_free (c);
+  ck_assert_msg (cv_calibrate (g, m, 99.99, cal, TR_N_CALIB, err,
+                               sizeof err)
+                   == Q8_OK, "%s", err);
   cv_quant_opts qo = { .u8_input = true, .u8_output = true,
                        .per_tensor = per_tensor };
   ck_assert_msg (cv_quant_finalize (g, &qo, err, sizeof err) == Q8_OK, "%s",
@@ -349,17 +341,9 @@ conv_through_kernel (const char *name, const float *frames, int n_frames)
   free (data);
   ck_assert (cv_lower (g, err, sizeof err) == Q8_OK);
   size_t px = (size_t) cv_numel (&g->t[g->inputs[0]]);
-  cv_calib *c = cv_calib_new (g, CV_CALIB_MINMAX, 0);
-  for (int pass = 0; pass < 2; pass++)
-    for (int k = 0; k < n_frames; k++) {
-      const float *ins[1] = { frames + k * px };
-      cv_values v;
-      ck_assert (cv_execute (g, ins, NULL, &v, err, sizeof err) == Q8_OK);
-      cv_calib_observe (c, pass, &v);
-      cv_values_free (&v);
-    }
-  cv_calib_finish (c, g);
-  cv_calib_free (c);
+  ck_assert_msg (cv_calibrate (g, CV_CALIB_MINMAX, 0, frames, n_frames,
+                               err, sizeof err)
+                   == Q8_OK, "%s", err);
   cv_quant_opts qo = { 0 };
   ck_assert (cv_quant_finalize (g, &qo, err, sizeof err) == Q8_OK);
   cv_exec_opts emu = { .emulate = true };
