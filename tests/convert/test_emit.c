@@ -25,7 +25,7 @@ static const emit_case cases[] = {
   { "add_concat_pool", false }, { "resize", false },
   { "const_arith", false },   { "qdq", true },
   { "d2s_dcr", false },       { "opset11", false },
-  { "opset9_upsample", false },
+  { "opset9_upsample", false }, { "convtranspose_k2s2", false },
 };
 
 typedef struct {

@@ -34,6 +34,7 @@ static const fixture fixtures[] = {
   { "d2s_dcr", 1, 0, 0 },
   { "opset11", 1, 0, 0 },
   { "opset9_upsample", 1, 0, 0 },
+  { "convtranspose_k2s2", 1, 0, 0 },
 };
 
 static cv_graph *
@@ -259,7 +260,8 @@ START_TEST (test_rejects)
 {
   static const char *const unsup[] = { "lrn_1", "LRN", "'r'", NULL };
   expect_error ("unsupported", 0, 0, unsup);
-  static const char *const convt[] = { "'up'", "ConvTranspose", NULL };
+  static const char *const convt[] = { "'up'", "ConvTranspose",
+                                       "kernel 3x3", "strides 2,2", NULL };
   expect_error ("convtranspose", 0, 0, convt);
   static const char *const dyn[] = { "'x'", "dynamic height", "'height'",
                                      NULL };
