@@ -1464,8 +1464,8 @@ START_TEST (test_op_plan_run)
   case_free (&c);
   q8_model_free (m);
 }
-#endif /* Q8_TEST_HAVE_BUILDER */
 END_TEST
+#endif /* Q8_TEST_HAVE_BUILDER */
 
 Suite *
 q8_test_suite (void)
