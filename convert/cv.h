@@ -295,5 +295,6 @@ void cv_sha256_hex (const void *data, size_t size, char hex[65]);
 int q8_cli_convert (int argc, char **argv);
 /* `q8 compare MODEL.onnx MODEL.q8 --data PATH`. */
 int q8_cli_compare (int argc, char **argv);
+extern const char cv_convert_usage[], cv_compare_usage[];
 
 #endif /* Q8_CV_H */
