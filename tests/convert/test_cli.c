@@ -38,7 +38,7 @@ teardown (void)
 static int
 run (const char *args)
 {
-  char cmd[2048];
+  char cmd[8192];
   snprintf (cmd, sizeof cmd, "'%s' %s > '%s/stdout' 2> '%s/stderr'",
             Q8_CONVERT_EXE, args, tmpdir, tmpdir);
   int rc = system (cmd);
@@ -82,7 +82,7 @@ START_TEST (test_convert_and_compare)
 {
   write_frames (FIX "espcn_trained.calib.f32", 16, "calib");
   write_frames (FIX "espcn_trained.test.f32", 8, "test");
-  char args[1024], q8path[512];
+  char args[4096], q8path[512];
   snprintf (q8path, sizeof q8path, "%s/m.q8", tmpdir);
   snprintf (args, sizeof args, "'%sespcn_trained_relu_bn.onnx' -o '%s' "
             "--calib '%s/calib' --report '%s/r.json' --name tiny",
@@ -149,7 +149,7 @@ END_TEST
 
 START_TEST (test_failures)
 {
-  char args[1024];
+  char args[4096];
   /* An unsupported op: exit 1, the node named. */
   snprintf (args, sizeof args, "'%sunsupported.onnx' -o '%s/x.q8'", FIX,
             tmpdir);
