@@ -14,6 +14,9 @@ static const cli_command *const commands[] = {
   &cli_cmd_info,
   &cli_cmd_run,
   &cli_cmd_bench,
+#ifdef Q8_HAVE_CONVERT
+  &cli_cmd_convert, &cli_cmd_compare, /* convert/cmd_convert.c */
+#endif
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

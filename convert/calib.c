@@ -281,3 +281,28 @@ cv_calib_finish (cv_calib *c, cv_graph *g)
     }
   }
 }
+
+q8_status
+cv_calibrate (cv_graph *g, cv_calib_method method, double percentile,
+              const float *frames, int n_frames, char *err, size_t err_size)
+{
+  size_t px = (size_t) cv_numel (&g->t[g->inputs[0]]);
+  cv_calib *c = cv_calib_new (g, method, percentile);
+  if (!c)
+    return Q8_ENOMEM;
+  for (int pass = 0; pass < 2; pass++)
+    for (int k = 0; k < n_frames; k++) {
+      const float *ins[1] = { frames + k * px };
+      cv_values v;
+      q8_status st = cv_execute (g, ins, NULL, &v, err, err_size);
+      if (st < 0) {
+        cv_calib_free (c);
+        return st;
+      }
+      cv_calib_observe (c, pass, &v);
+      cv_values_free (&v);
+    }
+  cv_calib_finish (c, g);
+  cv_calib_free (c);
+  return Q8_OK;
+}

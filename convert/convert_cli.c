@@ -34,7 +34,7 @@
 #include "media.h"
 #endif
 
-static const char usage[] =
+const char cv_convert_usage[] =
   "usage: q8 convert MODEL.onnx -o OUT.q8 [--calib PATH] [options]\n"
   "\n"
   "Converts a float32 ONNX model to an int8 .q8 model.\n"
@@ -103,7 +103,7 @@ parse_args (int argc, char **argv, options *o)
 #define TAKES(name) (strcmp (a, name) == 0 && (v || (fail ("%s needs a " \
                                                        "value", name), 0)))
     if (!strcmp (a, "-h") || !strcmp (a, "--help")) {
-      fputs (usage, stdout);
+      fputs (cv_convert_usage, stdout);
       return 0;
     } else if (TAKES ("-o") || TAKES ("--output")) {
       o->out = v;
@@ -173,7 +173,7 @@ parse_args (int argc, char **argv, options *o)
 #undef TAKES
   }
   if (!o->onnx || !o->out) {
-    fputs (usage, stderr);
+    fputs (cv_convert_usage, stderr);
     return 2;
   }
   return -1;
@@ -713,7 +713,7 @@ out:
 /* q8 compare                                                        */
 /* ---------------------------------------------------------------- */
 
-static const char compare_usage[] =
+const char cv_compare_usage[] =
   "usage: q8 compare MODEL.onnx MODEL.q8 --data PATH [options]\n"
   "\n"
   "Reproduces the conversion report of MODEL.q8 on other data: per-layer\n"
@@ -755,7 +755,7 @@ q8_cli_compare (int argc, char **argv)
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp (a, "-h") || !strcmp (a, "--help")) {
-      fputs (compare_usage, stdout);
+      fputs (cv_compare_usage, stdout);
       return 0;
     } else if (!strcmp (a, "--data") && v) {
       data = argv[++i];
@@ -784,7 +784,7 @@ q8_cli_compare (int argc, char **argv)
     }
   }
   if (!onnx_path || !q8_path || !data) {
-    fputs (compare_usage, stderr);
+    fputs (cv_compare_usage, stderr);
     return 2;
   }
   char err[1024];

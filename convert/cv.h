@@ -212,6 +212,11 @@ void cv_calib_observe (cv_calib *c, int pass, const cv_values *values);
  * has no imported quantization. */
 void cv_calib_finish (cv_calib *c, cv_graph *g);
 void cv_calib_free (cv_calib *c);
+/* Both passes over n_frames inputs stored one after the other (NCHW, the
+ * graph input's size), then cv_calib_finish (): single-input graphs. */
+q8_status cv_calibrate (cv_graph *g, cv_calib_method method,
+                        double percentile, const float *frames, int n_frames,
+                        char *err, size_t err_size);
 const char *cv_calib_method_name (cv_calib_method m);
 void cv_range_to_q (double lo, double hi, double *scale, int32_t *zp);
 
@@ -227,6 +232,27 @@ typedef struct {
  * calibration (every activation has has_q). */
 q8_status cv_quant_finalize (cv_graph *g, const cv_quant_opts *o, char *err,
                              size_t err_size);
+/* The fused clamp [lo, hi] (real values) as int8 bounds on y's grid. */
+void cv_act_bounds (const cv_tensor *y, double lo, double hi, int32_t *qmin,
+                    int32_t *qmax);
+int32_t cv_clamp8 (double q);
+
+/* quantize.c: a convolution's int8 weights (OHWI, [-127, 127]), int32 bias at
+ * x.scale * (float) w.scale[oc], per-channel scales and int8 clamp, as
+ * stored in the .q8; checks the accumulator bound. */
+typedef struct {
+  int32_t oc, kh, kw, icg;
+  int8_t *w;
+  int32_t *bias;
+  float *scales;
+  int32_t act_min, act_max;
+} cv_conv_q;
+
+q8_status cv_conv_quantize (const cv_graph *g, const cv_node *n,
+                            bool per_tensor, cv_conv_q *q, char *err,
+                            size_t err_size);
+void cv_conv_q_free (cv_conv_q *q);
+
 /* Adds the graph's tensors and ops to a builder. */
 q8_status cv_quant_build (const cv_graph *g, const cv_quant_opts *o,
                           q8_builder *b, char *err, size_t err_size);
@@ -269,5 +295,6 @@ void cv_sha256_hex (const void *data, size_t size, char hex[65]);
 int q8_cli_convert (int argc, char **argv);
 /* `q8 compare MODEL.onnx MODEL.q8 --data PATH`. */
 int q8_cli_compare (int argc, char **argv);
+extern const char cv_convert_usage[], cv_compare_usage[];
 
 #endif /* Q8_CV_H */

@@ -30,23 +30,6 @@ short_name (const char *name, const char *suffix, char *buf, size_t size)
   return buf;
 }
 
-static int32_t
-clamp8 (double q)
-{
-  return (int32_t) (q < -128 ? -128 : q > 127 ? 127 : q);
-}
-
-/* The fused clamp [lo, hi] (real values) on the grid of y. */
-static void
-act_bounds (const cv_tensor *y, double lo, double hi, int32_t *qmin,
-            int32_t *qmax)
-{
-  *qmin = isfinite (lo) ? clamp8 (round (lo / y->q_scale) + y->q_zp) : -128;
-  *qmax = isfinite (hi) ? clamp8 (round (hi / y->q_scale) + y->q_zp) : 127;
-  if (*qmax < *qmin)
-    *qmax = *qmin;
-}
-
 static q8_status
 builder_fail (emitter *e, int64_t r, const char *what, const char *name)
 {
@@ -84,68 +67,30 @@ add_op (emitter *e, const cv_node *n, q8_op_type type, int n_in,
 static q8_status
 emit_conv (emitter *e, const cv_node *n, uint32_t out)
 {
-  const cv_graph *g = e->g;
-  const cv_tensor *X = &g->t[n->in[0]], *W = &g->t[n->in[1]],
-                  *Y = &g->t[n->out[0]];
-  const cv_tensor *B = n->n_in >= 3 && n->in[2] >= 0 ? &g->t[n->in[2]] : NULL;
-  int32_t oc = (int32_t) W->dims[0], icg = (int32_t) W->dims[1];
-  int32_t kh = (int32_t) W->dims[2], kw = (int32_t) W->dims[3];
-  size_t per = (size_t) icg * kh * kw;
-  double *sc = malloc ((size_t) oc * sizeof (double));
-  float *scf = malloc ((size_t) oc * sizeof (float));
-  int8_t *wq = malloc ((size_t) oc * per);
-  int32_t *bq = malloc ((size_t) oc * sizeof (int32_t));
-  q8_status st = Q8_ENOMEM;
-  if (!sc || !scf || !wq || !bq)
-    goto out;
-  cv_weight_scales (W, e->o->per_tensor, sc);
-  for (int32_t o = 0; o < oc; o++) {
-    int64_t sum = 0;
-    scf[o] = (float) sc[o];
-    for (int32_t i = 0; i < icg; i++)
-      for (int32_t y = 0; y < kh; y++)
-        for (int32_t x = 0; x < kw; x++) {
-          /* ONNX OIHW to q8 OHWI. */
-          double v = W->data[(((size_t) o * icg + i) * kh + y) * kw + x];
-          double q = round (v / sc[o]);
-          q = q < -127 ? -127 : q > 127 ? 127 : q;
-          wq[(((size_t) o * kh + y) * kw + x) * icg + i] = (int8_t) q;
-          sum += (int64_t) fabs (q);
-        }
-    /* The bias is stored at the scale the loader uses, x.scale *
-     * (float) w.scale: quantize with exactly those numbers. */
-    double bs = (double) (float) X->q_scale * (double) scf[o];
-    double bv = B ? round (B->data[o] / bs) : 0;
-    if (!(fabs (bv) + 512.0 * (double) sum <= 2147483647.0)) {
-      st = cv_err (e->err, e->err_size, Q8_EOVERFLOW,
-                   "node '%s' (Conv): output channel %d has bias %.0f "
-                   "(real %g at scale %g) and sum |w| %lld; q8 needs "
-                   "|bias| + 512 * sum |w| <= 2^31 - 1 (the input's range "
-                   "is too narrow for this bias)", n->name, o, bv,
-                   B ? B->data[o] : 0.0, bs, (long long) sum);
-      goto out;
-    }
-    bq[o] = (int32_t) bv;
-  }
+  cv_conv_q q;
+  q8_status st = cv_conv_quantize (e->g, n, e->o->per_tensor, &q, e->err,
+                                   e->err_size);
+  if (st < 0)
+    return st;
   char nm[256];
-  int32_t wd[4] = { oc, kh, kw, icg };
+  int32_t wd[4] = { q.oc, q.kh, q.kw, q.icg };
   int64_t wt = q8_builder_add_const (e->b, short_name (n->name, "/w", nm,
                                                        sizeof nm),
-                                     Q8_DTYPE_S8, 4, wd, wq, 0, 0, scf);
-  if (wt < 0) {
-    st = builder_fail (e, wt, "weights of", n->name);
-    goto out;
-  }
-  int64_t bt = q8_builder_add_const (e->b, short_name (n->name, "/b", nm,
-                                                       sizeof nm),
-                                     Q8_DTYPE_S32, 1, &oc, bq, 0, 0, NULL);
-  if (bt < 0) {
-    st = builder_fail (e, bt, "bias of", n->name);
+                                     Q8_DTYPE_S8, 4, wd, q.w, 0, 0,
+                                     q.scales);
+  int64_t bt = wt < 0 ? wt
+                      : q8_builder_add_const (e->b,
+                                              short_name (n->name, "/b", nm,
+                                                          sizeof nm),
+                                              Q8_DTYPE_S32, 1, &q.oc, q.bias,
+                                              0, 0, NULL);
+  if (wt < 0 || bt < 0) {
+    st = builder_fail (e, wt < 0 ? wt : bt, "weights or bias of", n->name);
     goto out;
   }
   int32_t p[Q8_MAX_OP_PARAMS] = { 0 };
-  p[Q8_CONV_KH] = kh;
-  p[Q8_CONV_KW] = kw;
+  p[Q8_CONV_KH] = q.kh;
+  p[Q8_CONV_KW] = q.kw;
   p[Q8_CONV_STRIDE_H] = n->stride_h;
   p[Q8_CONV_STRIDE_W] = n->stride_w;
   p[Q8_CONV_DILATION_H] = n->dil_h;
@@ -155,16 +100,13 @@ emit_conv (emitter *e, const cv_node *n, uint32_t out)
   p[Q8_CONV_PAD_BOTTOM] = n->pad_b;
   p[Q8_CONV_PAD_RIGHT] = n->pad_r;
   p[Q8_CONV_GROUPS] = n->groups;
-  act_bounds (Y, n->act_lo, n->act_hi, &p[Q8_CONV_ACT_MIN],
-              &p[Q8_CONV_ACT_MAX]);
+  p[Q8_CONV_ACT_MIN] = q.act_min;
+  p[Q8_CONV_ACT_MAX] = q.act_max;
   uint32_t ins[3] = { (uint32_t) e->map[n->in[0]], (uint32_t) wt,
                       (uint32_t) bt };
   st = add_op (e, n, Q8_OP_CONV2D, 3, ins, out, p);
 out:
-  free (sc);
-  free (scf);
-  free (wq);
-  free (bq);
+  cv_conv_q_free (&q);
   return st;
 }
 
@@ -221,7 +163,7 @@ emit_eltwise (emitter *e, const cv_node *n, uint32_t out)
     for (int32_t k = 0; k < rows; k++)
       for (int q = -128; q < 128; q++) {
         double v = cv_eltwise_eval (n, g, k, X->q_scale * (q - X->q_zp));
-        tab[k * 256 + q + 128] = (int8_t) clamp8 (round (v / Y->q_scale)
+        tab[k * 256 + q + 128] = (int8_t) cv_clamp8 (round (v / Y->q_scale)
                                                   + Y->q_zp);
       }
     int32_t dims[2] = { rows, 256 };
@@ -253,7 +195,7 @@ emit_node (emitter *e, const cv_node *n, uint32_t out)
   case CV_ELTWISE:
     return emit_eltwise (e, n, out);
   case CV_ADD:
-    act_bounds (&e->g->t[n->out[0]], n->act_lo, n->act_hi,
+    cv_act_bounds (&e->g->t[n->out[0]], n->act_lo, n->act_hi,
                 &p[Q8_ADD_ACT_MIN], &p[Q8_ADD_ACT_MAX]);
     return add_op (e, n, Q8_OP_ADD, 2, ins, out, p);
   case CV_CONCAT:

@@ -84,6 +84,7 @@ run_conv (const cv_graph *g, const cv_node *n, const float *x, float *y,
   double *wq = malloc ((size_t) (oc * per) * sizeof (double));
   double *bq = malloc ((size_t) oc * sizeof (double));
   double *sc = malloc ((size_t) oc * sizeof (double));
+  double *acc = NULL;
   if (!wq || !bq || !sc)
     goto out;
   memcpy (wq, W->data, (size_t) (oc * per) * sizeof (double));
@@ -100,29 +101,48 @@ run_conv (const cv_graph *g, const cv_node *n, const float *x, float *y,
       bq[k] = round (bq[k] / bs) * bs;
     }
   }
+  /* One output plane at a time: every weight tap adds a shifted input
+   * plane, row by row over the output columns whose input column is
+   * inside the image (the inner loop vectorizes). */
+  acc = malloc ((size_t) (oh * ow) * sizeof (double));
+  if (!acc)
+    goto out;
   for (int64_t k = 0; k < oc; k++) {
     int64_t gidx = k / ocg;
-    for (int64_t oy = 0; oy < oh; oy++)
-      for (int64_t ox = 0; ox < ow; ox++) {
-        double acc = bq[k];
-        for (int64_t c = 0; c < icg; c++)
-          for (int ky = 0; ky < n->kh; ky++) {
+    for (int64_t i = 0; i < oh * ow; i++)
+      acc[i] = bq[k];
+    for (int64_t c = 0; c < icg; c++)
+      for (int ky = 0; ky < n->kh; ky++)
+        for (int kx = 0; kx < n->kw; kx++) {
+          double wv = wq[((k * icg + c) * n->kh + ky) * n->kw + kx];
+          if (wv == 0)
+            continue;
+          /* ix = ox * stride_w + off must lie in [0, w). */
+          int64_t off = (int64_t) kx * n->dil_w - n->pad_l;
+          int64_t sw = n->stride_w;
+          int64_t ox0 = off >= 0 ? 0 : (-off + sw - 1) / sw;
+          int64_t ox1 = w - 1 - off < 0 ? 0 : (w - 1 - off) / sw + 1;
+          if (ox1 > ow)
+            ox1 = ow;
+          for (int64_t oy = 0; oy < oh; oy++) {
             int64_t iy = oy * n->stride_h - n->pad_t + ky * n->dil_h;
             if (iy < 0 || iy >= h)
               continue;
-            for (int kx = 0; kx < n->kw; kx++) {
-              int64_t ix = ox * n->stride_w - n->pad_l + kx * n->dil_w;
-              if (ix < 0 || ix >= w)
-                continue;
-              acc += (double) x[((gidx * icg + c) * h + iy) * w + ix]
-                     * wq[((k * icg + c) * n->kh + ky) * n->kw + kx];
-            }
+            const float *xr = x + ((gidx * icg + c) * h + iy) * w;
+            double *ar = acc + oy * ow;
+            if (sw == 1)
+              for (int64_t ox = ox0; ox < ox1; ox++)
+                ar[ox] += wv * xr[ox + off];
+            else
+              for (int64_t ox = ox0; ox < ox1; ox++)
+                ar[ox] += wv * xr[ox * sw + off];
           }
-        acc = fmax (n->act_lo, fmin (n->act_hi, acc));
-        y[(k * oh + oy) * ow + ox] = (float) acc;
-      }
+        }
+    for (int64_t i = 0; i < oh * ow; i++)
+      y[k * oh * ow + i] = (float) fmax (n->act_lo, fmin (n->act_hi, acc[i]));
   }
 out:
+  free (acc);
   free (wq);
   free (bq);
   free (sc);

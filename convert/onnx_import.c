@@ -1140,6 +1140,111 @@ import_conv (importer *im)
   return Q8_OK;
 }
 
+/* ConvTranspose with kernel == stride (s x s), no padding and group 1 is
+ * exactly a 1x1 convolution to OC * s * s channels followed by
+ * DepthToSpace (DCR): output pixel (s i + a, s j + b) of channel oc is
+ * sum over ic of x[ic, i, j] * W[ic, oc, a, b] + bias[oc], which is
+ * channel (a * s + b) * OC + oc of the 1x1 convolution.  Other
+ * ConvTransposes are rejected. */
+static q8_status
+import_convtranspose (importer *im)
+{
+  const Onnx__NodeProto *n = im->node;
+  cv_graph *g = im->g;
+  int x, w = in_tensor (im, 1), b = in_tensor (im, 2);
+  q8_status st = need_act (im, 0, &x);
+  if (st < 0)
+    return st;
+  if (w < 0 || !g->t[w].is_const || g->t[w].rank != 4
+      || g->t[w].dims[0] != g->t[x].dims[1])
+    return node_err (im, Q8_EUNSUPPORTED, "weights must be a constant "
+                     "[%lld, OC, KH, KW] tensor",
+                     (long long) g->t[x].dims[1]);
+  int64_t ic = g->t[w].dims[0], oc = g->t[w].dims[1], kh = g->t[w].dims[2],
+          kw = g->t[w].dims[3];
+  if (b >= 0 && (!g->t[b].is_const || cv_numel (&g->t[b]) != oc))
+    return node_err (im, Q8_EUNSUPPORTED, "bias must be a constant with "
+                     "%lld values", (long long) oc);
+  int64_t zero[4] = { 0 };
+  int64_t st_[2] = { 1, 1 }, pads[4] = { 0 }, dil[2] = { 1, 1 },
+          opad[2] = { 0 };
+  attr_ints (n, "strides", st_, 2);
+  attr_ints (n, "pads", pads, 4);
+  attr_ints (n, "dilations", dil, 2);
+  attr_ints (n, "output_padding", opad, 2);
+  char ap[32];
+  attr_str (n, "auto_pad", ap, sizeof ap, "NOTSET");
+  if (attr_int (n, "group", 1) != 1 || kh != kw || kh != st_[0]
+      || kw != st_[1] || memcmp (pads, zero, sizeof pads)
+      || dil[0] != 1 || dil[1] != 1 || opad[0] || opad[1]
+      || attr (n, "output_shape") || (strcmp (ap, "NOTSET")
+                                      && strcmp (ap, "VALID"))
+      || kh < 1 || kh > 64)
+    return node_err (im, Q8_EUNSUPPORTED, "ConvTranspose is converted "
+                     "only with kernel == strides (square), no padding, "
+                     "dilation 1 and group 1 (then it is exactly a 1x1 "
+                     "convolution + DepthToSpace); this one has kernel "
+                     "%lldx%lld, strides %lld,%lld, pads %lld,%lld,%lld,"
+                     "%lld, group %lld", (long long) kh, (long long) kw,
+                     (long long) st_[0], (long long) st_[1],
+                     (long long) pads[0], (long long) pads[1],
+                     (long long) pads[2], (long long) pads[3],
+                     (long long) attr_int (n, "group", 1));
+  int64_t s = kh, c2 = oc * s * s;
+  char nm[300];
+  snprintf (nm, sizeof nm, "%.250s/as_conv", n->output[0]);
+  int wt = cv_tensor_add (g, nm), bt = wt < 0 ? -1 : cv_tensor_add (g, nm);
+  int mid = bt < 0 ? -1 : cv_tensor_add (g, nm);
+  if (mid < 0)
+    return Q8_ENOMEM;
+  cv_tensor *W2 = &g->t[wt], *B2 = &g->t[bt], *M = &g->t[mid];
+  W2->is_const = B2->is_const = true;
+  W2->rank = 4;
+  W2->dims[0] = c2;
+  W2->dims[1] = ic;
+  W2->dims[2] = W2->dims[3] = 1;
+  B2->rank = 1;
+  B2->dims[0] = c2;
+  W2->data = malloc ((size_t) (c2 * ic) * sizeof (double));
+  B2->data = malloc ((size_t) c2 * sizeof (double));
+  if (!W2->data || !B2->data)
+    return Q8_ENOMEM;
+  const double *W = g->t[w].data;
+  for (int64_t a = 0; a < s; a++)
+    for (int64_t bb = 0; bb < s; bb++)
+      for (int64_t o = 0; o < oc; o++) {
+        int64_t ch = (a * s + bb) * oc + o;
+        for (int64_t i = 0; i < ic; i++)
+          W2->data[ch * ic + i] = W[((i * oc + o) * s + a) * s + bb];
+        B2->data[ch] = b >= 0 ? g->t[b].data[o] : 0;
+      }
+  M->rank = 4;
+  M->dims[0] = 1;
+  M->dims[1] = c2;
+  M->dims[2] = g->t[x].dims[2];
+  M->dims[3] = g->t[x].dims[3];
+  int k = cv_node_add (g, CV_CONV, n->name && *n->name ? n->name : nm,
+                       n->op_type);
+  if (k < 0)
+    return Q8_ENOMEM;
+  cv_node *cn = &g->n[k];
+  cn->n_in = 3;
+  cn->in[0] = x;
+  cn->in[1] = wt;
+  cn->in[2] = bt;
+  cn->n_out = 1;
+  cn->out[0] = mid;
+  cn->kh = cn->kw = 1;
+  g->t[mid].producer = k;
+  int64_t dims[4] = { 1, oc, g->t[x].dims[2] * s, g->t[x].dims[3] * s };
+  int d = add_node (im, CV_D2S, 1, &mid, 4, dims);
+  if (d < 0)
+    return Q8_ENOMEM;
+  g->n[d].block = (int) s;
+  g->n[d].mode = Q8_D2S_DCR;
+  return Q8_OK;
+}
+
 static q8_status
 import_pool (importer *im, bool is_max, bool global)
 {
@@ -1480,9 +1585,7 @@ import_node (importer *im)
   if (!strcmp (op, "Conv"))
     return import_conv (im);
   if (!strcmp (op, "ConvTranspose"))
-    return node_err (im, Q8_EUNSUPPORTED, "ConvTranspose is not supported "
-                     "yet; export the upsampling as Conv + DepthToSpace "
-                     "(PixelShuffle) or Resize + Conv");
+    return import_convtranspose (im);
   if (!strcmp (op, "Relu"))
     return import_eltwise (im, CV_EW_RELU, 0, 0);
   if (!strcmp (op, "LeakyRelu"))

@@ -139,12 +139,14 @@ cv_report_print (const cv_report *r, const cv_report_info *info, FILE *f)
   layer_row *rows = layer_rows (r, &n);
   if (rows) {
     fprintf (f, "per-layer SQNR (float vs int8 emulated), most sensitive "
-             "first:\n  %-32s %-20s %12s %22s\n", "tensor", "op", "SQNR dB",
-             "range [lo, hi]");
+             "first:\n  %-24s %-24s %-16s %9s %22s\n", "node", "tensor", "op",
+             "SQNR dB", "range [lo, hi]");
     for (int i = 0; i < n; i++) {
       const cv_tensor *t = &g->t[rows[i].t];
-      fprintf (f, "  %-32.32s %-20.20s %12.2f   [%9.4g, %9.4g]\n", t->name,
-               g->n[rows[i].node].onnx_type, rows[i].db, t->lo, t->hi);
+      const cv_node *nd = &g->n[rows[i].node];
+      fprintf (f, "  %-24.24s %-24.24s %-16.16s %9.2f   [%9.4g, %9.4g]\n",
+               nd->name && *nd->name ? nd->name : "-", t->name, nd->onnx_type,
+               rows[i].db, t->lo, t->hi);
     }
     free (rows);
   }

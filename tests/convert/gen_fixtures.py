@@ -456,10 +456,12 @@ def unsupported():
     nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
              helper.make_node("LRN", ["r"], ["y"], name="lrn_1", size=3)]
     save("unsupported", nodes, [], ["x"], ["y"], x, [x])
-    w = rand_w(2, 2, 2)
+    w = rand_w(2, 2, 3)
     nodes = [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up",
-                              strides=[2, 2])]
-    save("convtranspose", nodes, [init("w", w)], ["x"], ["y"], x, [x])
+                              strides=[2, 2], pads=[1, 1, 1, 1],
+                              output_padding=[1, 1])]
+    save("convtranspose", nodes, [init("w", w)], ["x"], ["y"], x,
+         [np.zeros((1, 2, 16, 16))])
 
 
 def d2s_dcr():
@@ -516,6 +518,23 @@ def opset9_upsample():
          [conv(x.repeat(2, axis=2).repeat(3, axis=3), w, pad=1)], opset=9)
 
 
+def convtranspose_k2s2():
+    """ConvTranspose with kernel == stride: a 1x1 conv + DepthToSpace."""
+    x = img(2, 5, 4)
+    w = rand_w(2, 3, 2)            # [IC = 2, OC = 3, 2, 2]
+    b = rng.standard_normal(3).astype(np.float32) * 0.1
+    nodes = [helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"],
+                              name="up", strides=[2, 2],
+                              kernel_shape=[2, 2])]
+    y = np.zeros((1, 3, 10, 8))
+    for a in range(2):
+        for c in range(2):
+            y[0, :, a::2, c::2] = np.einsum("ihw,io->ohw", x[0].astype(
+                np.float64), f32(w[:, :, a, c])) + f32(b).reshape(3, 1, 1)
+    save("convtranspose_k2s2", nodes, [init("w", w), init("b", b)], ["x"],
+         ["y"], x, [y])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     conv_relu()
@@ -533,6 +552,7 @@ def main():
     d2s_dcr()
     opset11()
     opset9_upsample()
+    convtranspose_k2s2()
 
 
 if __name__ == "__main__":

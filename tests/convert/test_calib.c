@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "cv.h"
+#include "q8_internal.h"
+#include "q8_kernels.h"
 #include "q8_test.h"
 
 #define FIX Q8_SRCDIR "/tests/convert/fixtures/"
@@ -226,8 +228,8 @@ END_TEST
 #define TR_SIDE 32
 
 static void
-trained_case (const char *name, cv_calib_method m, double *db_out,
-              double *float_err)
+trained_case (const char *name, cv_calib_method m, bool per_tensor,
+              double *db_out, double *float_err)
 {
   char path[512], err[512];
   snprintf (path, sizeof path, FIX "%s.onnx", name);
@@ -245,21 +247,15 @@ trained_case (const char *name, cv_calib_method m, double *db_out,
   ck_assert_msg (cv_import_onnx (data, size, TR_SIDE, TR_SIDE, &g, err,
                                  sizeof err) == Q8_OK, "%s", err);
   ck_assert_msg (cv_lower (g, err, sizeof err) == Q8_OK, "%s", err);
-  cv_calib *c = cv_calib_new (g, m, 99.99);
-  for (int pass = 0; pass < 2; pass++)
-    for (int k = 0; k < TR_N_CALIB; k++) {
-      const float *ins[1] = { cal + k * px };
-      cv_values v;
-      ck_assert (cv_execute (g, ins, NULL, &v, err, sizeof err) == Q8_OK);
-      cv_calib_observe (c, pass, &v);
-      cv_values_free (&v);
-    }
-  cv_calib_finish (c, g);
-  cv_calib_free (c);
-  cv_quant_opts qo = { .u8_input = true, .u8_output = true };
+  ck_assert_msg (cv_calibrate (g, m, 99.99, cal, TR_N_CALIB, err,
+                               sizeof err)
+                   == Q8_OK, "%s", err);
+  cv_quant_opts qo = { .u8_input = true, .u8_output = true,
+                       .per_tensor = per_tensor };
   ck_assert_msg (cv_quant_finalize (g, &qo, err, sizeof err) == Q8_OK, "%s",
                  err);
-  cv_exec_opts emu = { .emulate = true, .u8_output = true };
+  cv_exec_opts emu = { .emulate = true, .u8_output = true,
+                       .per_tensor = per_tensor };
   double sig = 0, noise = 0, ferr = 0;
   int o = g->outputs[0];
   for (int k = 0; k < TR_N_TEST; k++) {
@@ -296,7 +292,7 @@ START_TEST (test_trained_espcn)
   for (int i = 0; i < 2; i++)
     for (int k = 0; k < 4; k++) {
       double db, ferr;
-      trained_case (models[i], ms[k], &db, &ferr);
+      trained_case (models[i], ms[k], false, &db, &ferr);
       fprintf (stderr, "%s %s: held-out SQNR %.2f dB (emulated)\n",
                models[i], cv_calib_method_name (ms[k]), db);
       ck_assert_msg (ferr < 1e-4, "%s: float executor differs from NumPy "
@@ -308,6 +304,136 @@ START_TEST (test_trained_espcn)
 }
 END_TEST
 
+/* Per-tensor weight scales cost accuracy but must still work: per-channel
+ * is at least as good, and per-tensor keeps a usable model. */
+START_TEST (test_per_tensor)
+{
+  static const char *models[] = { "espcn_trained_tanh",
+                                  "espcn_trained_relu_bn" };
+  for (int i = 0; i < 2; i++) {
+    double pc, pt, ferr;
+    trained_case (models[i], CV_CALIB_MSE, false, &pc, &ferr);
+    trained_case (models[i], CV_CALIB_MSE, true, &pt, &ferr);
+    fprintf (stderr, "%s mse: per-channel %.2f dB, per-tensor %.2f dB\n",
+             models[i], pc, pt);
+    ck_assert_msg (pt <= pc + 0.5 && pt >= 25.0, "%s: per-channel %.2f dB, "
+                   "per-tensor %.2f dB", models[i], pc, pt);
+  }
+}
+END_TEST
+
+/* Every stored convolution (cv_conv_quantize: OHWI int8 weights, int32
+ * bias, clamp) run through q8's scalar reference kernel, on the int8 input
+ * the emulation holds and with rule R multipliers from the stored scales,
+ * agrees with the fake-quantized emulation within one output step, and
+ * with float (the error of this layer's input included). */
+static void
+conv_through_kernel (const char *name, const float *frames, int n_frames)
+{
+  char path[512], err[512];
+  snprintf (path, sizeof path, FIX "%s.onnx", name);
+  size_t size;
+  void *data = q8_test_read_file (path, &size);
+  ck_assert (data != NULL);
+  cv_graph *g = NULL;
+  ck_assert_msg (cv_import_onnx (data, size, 32, 32, &g, err, sizeof err)
+                   == Q8_OK, "%s", err);
+  free (data);
+  ck_assert (cv_lower (g, err, sizeof err) == Q8_OK);
+  size_t px = (size_t) cv_numel (&g->t[g->inputs[0]]);
+  ck_assert_msg (cv_calibrate (g, CV_CALIB_MINMAX, 0, frames, n_frames,
+                               err, sizeof err)
+                   == Q8_OK, "%s", err);
+  cv_quant_opts qo = { 0 };
+  ck_assert (cv_quant_finalize (g, &qo, err, sizeof err) == Q8_OK);
+  cv_exec_opts emu = { .emulate = true };
+  int n_conv = 0;
+  for (int ni = 0; ni < g->n_n; ni++) {
+    const cv_node *n = &g->n[ni];
+    if (n->dead || n->op != CV_CONV)
+      continue;
+    n_conv++;
+    const cv_tensor *Xn = &g->t[n->in[0]], *Y = &g->t[n->out[0]];
+    cv_conv_q q;
+    ck_assert_msg (cv_conv_quantize (g, n, false, &q, err, sizeof err)
+                     == Q8_OK, "%s", err);
+    int32_t ic = (int32_t) Xn->dims[1], h = (int32_t) Xn->dims[2],
+            w = (int32_t) Xn->dims[3];
+    int32_t oh = (int32_t) Y->dims[2], ow = (int32_t) Y->dims[3];
+    int32_t *mult = malloc ((size_t) q.oc * sizeof (int32_t));
+    int32_t *shift = malloc ((size_t) q.oc * sizeof (int32_t));
+    float sx = (float) Xn->q_scale, sy = (float) Y->q_scale;
+    for (int32_t o = 0; o < q.oc; o++)
+      ck_assert (q8__quantize_multiplier_r ((double) sx * q.scales[o] / sy,
+                                            &mult[o], &shift[o]));
+    q8_conv_params p = {
+      .in_h = h, .in_w = w, .in_c = ic, .out_h = oh, .out_w = ow,
+      .out_c = q.oc, .kh = q.kh, .kw = q.kw, .stride_h = n->stride_h,
+      .stride_w = n->stride_w, .dilation_h = n->dil_h,
+      .dilation_w = n->dil_w, .pad_top = n->pad_t, .pad_left = n->pad_l,
+      .groups = n->groups, .in_zp = Xn->q_zp, .out_zp = Y->q_zp,
+      .act_min = q.act_min, .act_max = q.act_max, .mult = mult,
+      .shift = shift, .lut = NULL,
+    };
+    void *packed = malloc (q8_s8_conv2d_packed_size__scalar (&p));
+    q8_s8_conv2d_pack__scalar (&p, q.w, q.bias, packed);
+    int8_t *xi = calloc ((size_t) h * w * ic + Q8_EXTRA_BYTES, 1);
+    int8_t *yi = malloc ((size_t) oh * ow * q.oc);
+    double worst = 0, sig = 0, noise = 0;
+    for (int k = 0; k < n_frames; k++) {
+      const float *ins[1] = { frames + k * px };
+      cv_values vq, vf;
+      ck_assert (cv_execute (g, ins, &emu, &vq, err, sizeof err) == Q8_OK);
+      ck_assert (cv_execute (g, ins, NULL, &vf, err, sizeof err) == Q8_OK);
+      /* The conv's input as the emulation holds it (on the int8 grid),
+       * NCHW to NHWC. */
+      const float *x = vq.v[n->in[0]];
+      for (int32_t ci = 0; ci < ic; ci++)
+        for (int32_t i = 0; i < h * w; i++) {
+          double v = round (x[ci * h * w + i] / sx) + Xn->q_zp;
+          xi[i * ic + ci] = (int8_t) (v < -128 ? -128 : v > 127 ? 127 : v);
+        }
+      q8_s8_conv2d_requant__scalar (&p, packed, xi, yi, 0, oh);
+      for (int32_t o = 0; o < q.oc; o++)
+        for (int32_t i = 0; i < oh * ow; i++) {
+          double got = sy * (yi[i * q.oc + o] - Y->q_zp);
+          double emu_v = vq.v[n->out[0]][o * oh * ow + i];
+          double ref = vf.v[n->out[0]][o * oh * ow + i];
+          worst = fmax (worst, fabs (got - emu_v) / sy);
+          sig += ref * ref;
+          noise += (got - ref) * (got - ref);
+        }
+      cv_values_free (&vq);
+      cv_values_free (&vf);
+    }
+    double db = 10 * log10 (sig / noise);
+    ck_assert_msg (worst <= 1.0 + 1e-3, "%s, node '%s': kernel and "
+                   "emulation differ by %.2f steps", name, n->name, worst);
+    ck_assert_msg (db >= 30.0, "%s, node '%s': SQNR through the kernel "
+                   "%.2f dB", name, n->name, db);
+    free (packed);
+    free (xi);
+    free (yi);
+    free (mult);
+    free (shift);
+    cv_conv_q_free (&q);
+  }
+  ck_assert_int_eq (n_conv, 3);
+  cv_graph_free (g);
+}
+
+START_TEST (test_conv_kernel)
+{
+  size_t n_cal;
+  float *cal = q8_test_read_file (FIX "espcn_trained.calib.f32", &n_cal);
+  ck_assert (cal != NULL);
+  conv_through_kernel ("espcn_trained_tanh", cal, 16);
+  /* The BatchNorm folded into the first conv. */
+  conv_through_kernel ("espcn_trained_relu_bn", cal, 16);
+  free (cal);
+}
+END_TEST
+
 Suite *
 q8_test_suite (void)
 {
@@ -316,6 +442,8 @@ q8_test_suite (void)
   tcase_add_test (tc, test_methods);
   tcase_add_test (tc, test_espcn_sqnr);
   tcase_add_test (tc, test_trained_espcn);
+  tcase_add_test (tc, test_per_tensor);
+  tcase_add_test (tc, test_conv_kernel);
   suite_add_tcase (s, tc);
   return s;
 }
