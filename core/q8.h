@@ -338,7 +338,7 @@ enum {
   Q8_POOL_PAD_TOP, Q8_POOL_PAD_LEFT, Q8_POOL_PAD_BOTTOM, Q8_POOL_PAD_RIGHT,
   Q8_POOL_CEIL_MODE,         /* ONNX ceil_mode */
   Q8_POOL_COUNT_INCLUDE_PAD, /* AVGPOOL only */
-  Q8_POOL_GLOBAL,            /* AVGPOOL only: kernel = whole input, 1x1 out */
+  Q8_POOL_GLOBAL,            /* kernel = whole input, 1x1 out; the others 0 */
 };
 enum {
   /* RESIZE */

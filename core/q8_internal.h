@@ -53,7 +53,7 @@ void q8__free (void *p);
 /* Rule R: fails (returns false) if m is outside [2^-40, 2^30) or not
  * finite. */
 bool q8__quantize_multiplier_r (double m, int32_t *mult, int32_t *shift);
-/* Rule S for one multiplier: fails if m >= 2^21, negative or not finite. */
+/* Rule S for one multiplier: fails if m >= 2^20, negative or not finite. */
 bool q8__quantize_multiplier_s (double m, int32_t *mult, int32_t *shift);
 
 /* ---- model --------------------------------------------------------------- */

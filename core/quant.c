@@ -28,10 +28,11 @@ q8__quantize_multiplier_r (double m, int32_t *mult, int32_t *shift)
 bool
 q8__quantize_multiplier_s (double m, int32_t *mult, int32_t *shift)
 {
-  if (!isfinite (m) || m < 0 || m >= 0x1p21)
+  /* r >= 1 keeps the rounding term 2^(r-1) an integer, so m < 2^20. */
+  if (!isfinite (m) || m < 0 || m >= 0x1p20)
     return false;
   int r = 30;
-  while (r > 0 && llround (m * ldexp (1.0, r)) >= (1 << 21))
+  while (r > 1 && llround (m * ldexp (1.0, r)) >= (1 << 21))
     r--;
   int64_t M = llround (m * ldexp (1.0, r));
   if (M >= (1 << 21))

@@ -160,11 +160,13 @@ void q8_s8_depth_to_space__scalar (const q8_d2s_params *p, const int8_t *in,
 typedef struct {
   int32_t in_h, in_w, c;
   int32_t out_h, out_w;
-  int32_t kh, kw, stride_h, stride_w, pad_top, pad_left;
+  int32_t kh, kw, stride_h, stride_w;
+  int32_t pad_top, pad_left, pad_bottom, pad_right;
   int32_t count_include_pad;     /* avgpool */
   int32_t in_zp, out_zp;         /* avgpool */
-  /* avgpool: rule R parameters for every divisor n in [1, kh * kw]:
-   * mult[n - 1], shift[n - 1]. */
+  /* avgpool: rule R parameters for every divisor n a window can have,
+   * n in [n_min, kh * kw]: mult[n - n_min], shift[n - n_min]. */
+  int32_t n_min;
   const int32_t *mult, *shift;
 } q8_pool_params;
 

@@ -100,7 +100,9 @@ START_TEST (test_rule_s)
   ck_assert_int_eq (r, 20);
   for (int d = -255; d <= 255; d++)
     ck_assert_int_eq (q8_rescale_s (d, M, r), d);
-  ck_assert (!q8__quantize_multiplier_s (0x1p21, &M, &r));
+  ck_assert (!q8__quantize_multiplier_s (0x1p20, &M, &r));
+  ck_assert (q8__quantize_multiplier_s (0x1p20 * 0.999, &M, &r));
+  ck_assert_int_eq (r, 1);
   ck_assert (!q8__quantize_multiplier_s (-0.5, &M, &r));
   ck_assert (!q8__quantize_multiplier_s (NAN, &M, &r));
 
