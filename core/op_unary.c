@@ -2,6 +2,7 @@
  * tables built at load time (ARITHMETIC.md, "UNARY"): one table, or one per
  * channel for PRELU and per-channel TABLE. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +173,31 @@ unary_fusable_lut (const q8__op *op)
   return s->n_tables == 1 ? s->tables : NULL;
 }
 
+/* "unary tanh, 64 channels, x 'a' -> y 'b'" (alpha and beta where the
+ * kind has them). */
+static void
+unary_describe (const q8_model *m, const q8__op *op, char *buf, size_t size)
+{
+  static const char *const names[Q8_UNARY_KIND_COUNT] = {
+    "table", "relu", "tanh", "sigmoid", "hardsigmoid", "hardswish",
+    "leakyrelu", "prelu",
+  };
+  int32_t kind = op->params[Q8_UNARY_KIND];
+  float alpha, beta;
+  memcpy (&alpha, &op->params[Q8_UNARY_ALPHA], sizeof alpha);
+  memcpy (&beta, &op->params[Q8_UNARY_BETA], sizeof beta);
+  char extra[64] = "";
+  if (kind == Q8_UNARY_HARDSIGMOID)
+    snprintf (extra, sizeof extra, " alpha %g beta %g", (double) alpha,
+              (double) beta);
+  else if (kind == Q8_UNARY_LEAKYRELU)
+    snprintf (extra, sizeof extra, " alpha %g", (double) alpha);
+  const q8__tensor *x = q8__op_in (m, op, 0), *y = q8__op_out (m, op, 0);
+  snprintf (buf, size, "unary %s%s, %d channels, x '%s' -> y '%s'",
+            kind >= 0 && kind < Q8_UNARY_KIND_COUNT ? names[kind] : "?",
+            extra, x->dims[3], x->name, y->name);
+}
+
 const q8__op_class q8__op_unary = {
   .name = "unary",
   .validate = unary_validate,
@@ -180,4 +206,5 @@ const q8__op_class q8__op_unary = {
   .reshape = unary_reshape,
   .run = unary_run,
   .fusable_lut = unary_fusable_lut,
+  .describe = unary_describe,
 };
