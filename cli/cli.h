@@ -58,7 +58,10 @@ int cli_parse_int (const char *option, const char *s, long lo, long hi,
                    long *out);
 int cli_parse_size (const char *option, const char *s, int *w, int *h);
 
-/* Loads a model; on failure prints "q8: PATH: <status>: <detail>" and
+/* Models compiled into the tool are named "builtin:NAME". */
+#define CLI_BUILTIN_PREFIX "builtin:"
+
+/* Loads a model file or a built-in model; on failure prints "q8: PATH: <status>: <detail>" and
  * returns NULL. */
 q8_model *cli_load_model (const char *path);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "q8_builtin_models.h"
 
 static const cli_command *const commands[] = {
   &cli_cmd_info,
@@ -29,7 +30,11 @@ print_usage (FILE *f)
               "commands:\n");
   for (size_t i = 0; i < N_COMMANDS; i++)
     fprintf (f, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
-  fprintf (f, "\nEnvironment: Q8_ISA=NAME limits the kernels to an ISA "
+  fprintf (f, "\nMODEL is a .q8 file or builtin:NAME, one of the models "
+              "compiled in:\n ");
+  for (const q8_builtin_model *m = q8_builtin_models; m->name; m++)
+    fprintf (f, " builtin:%s", m->name);
+  fprintf (f, "\n\nEnvironment: Q8_ISA=NAME limits the kernels to an ISA "
               "(scalar, avx2, ...).\n");
 }
 
@@ -222,7 +227,18 @@ cli_load_model (const char *path)
 {
   q8_model *m = NULL;
   char err[512] = "";
-  q8_status st = q8_model_load_file (path, &m, err, sizeof err);
+  q8_status st;
+  if (strncmp (path, CLI_BUILTIN_PREFIX, strlen (CLI_BUILTIN_PREFIX)) == 0) {
+    const char *name = path + strlen (CLI_BUILTIN_PREFIX);
+    const q8_builtin_model *b = q8_builtin_model_by_name (name);
+    if (b == NULL) {
+      cli_error ("%s: no such built-in model (q8 --help lists them)", path);
+      return NULL;
+    }
+    st = q8_model_load_buffer (b->data, b->size, &m, err, sizeof err);
+  } else {
+    st = q8_model_load_file (path, &m, err, sizeof err);
+  }
   if (st != Q8_OK) {
     if (err[0] != '\0')
       cli_error ("%s: %s: %s", path, q8_status_str (st), err);

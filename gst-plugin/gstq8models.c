@@ -5,10 +5,10 @@
 
 #include <string.h>
 
-const GstQ8BuiltinModel *
+const q8_builtin_model *
 gst_q8_builtin_model_find (const gchar *task, guint scale)
 {
-  for (const GstQ8BuiltinModel *m = gst_q8_builtin_models; m->name; m++) {
+  for (const q8_builtin_model *m = q8_builtin_models; m->name; m++) {
     if (strcmp (m->task, task) == 0 && (scale == 0 || m->scale == scale))
       return m;
   }
@@ -20,7 +20,7 @@ gst_q8_builtin_model_list (const gchar *task)
 {
   GString *s = g_string_new (NULL);
 
-  for (const GstQ8BuiltinModel *m = gst_q8_builtin_models; m->name; m++) {
+  for (const q8_builtin_model *m = q8_builtin_models; m->name; m++) {
     if (strcmp (m->task, task) != 0)
       continue;
     if (s->len > 0)
@@ -65,7 +65,7 @@ gst_q8_model_load (GstElement *element, const gchar *path, const gchar *task,
   }
 
   {
-    const GstQ8BuiltinModel *builtin = gst_q8_builtin_model_find (task, scale);
+    const q8_builtin_model *builtin = gst_q8_builtin_model_find (task, scale);
 
     if (builtin == NULL) {
       gchar *list = gst_q8_builtin_model_list (task);

@@ -1,9 +1,6 @@
-/* gstq8models.h - the models compiled into the q8 plugin, so that no
- * element ever needs a model path.
- *
- * The table is generated at build time by embed_models.py from the list
- * `builtin_models` in gst-plugin/meson.build; replacing a model (e.g. the
- * tiny test ESPCN by the trained ones) changes only that list.
+/* gstq8models.h - loading the models compiled into the plugin
+ * (models/q8_builtin_models.h) or a model file, with element errors that
+ * name the problem.
  */
 #ifndef GST_Q8_MODELS_H
 #define GST_Q8_MODELS_H
@@ -11,22 +8,12 @@
 #include <gst/gst.h>
 
 #include "q8.h"
+#include "q8_builtin_models.h"
 
 G_BEGIN_DECLS
 
-typedef struct {
-  const gchar *name;    /* file name without ".q8", e.g. "espcn_x2" */
-  const gchar *task;    /* the model's "task" metadata */
-  guint scale;          /* upscale factor for super-resolution, else 0 */
-  const guint8 *data;   /* the .q8 file */
-  gsize size;
-} GstQ8BuiltinModel;
-
-/* Terminated by an entry whose name is NULL. */
-extern const GstQ8BuiltinModel gst_q8_builtin_models[];
-
 /* The built-in model for task (and scale, for super-resolution), or NULL. */
-const GstQ8BuiltinModel *gst_q8_builtin_model_find (const gchar *task,
+const q8_builtin_model *gst_q8_builtin_model_find (const gchar *task,
                                                     guint scale);
 
 /* A newly allocated, human-readable list of the built-in factors of task,

@@ -20,6 +20,7 @@
 
 #include "espcn_tiny.h"
 #include "npy.h"
+#include "q8_builtin_models.h"
 #include "q8_test.h"
 
 #define Q8_TOOL Q8_BUILDDIR "/cli/q8"
@@ -265,6 +266,42 @@ START_TEST (test_info_fixture)
   with_commas (macs, sizeof macs, 33ull * 17 * FIXTURE_MACS_PER_PIXEL);
   ck_assert_has (r.out, macs, "q8 info --size 33x17");
   ck_assert_has (r.out, "output 0  66x34, 1 channel", "q8 info --size");
+  result_free (&r);
+  tmp_teardown ();
+}
+END_TEST
+
+/* Every model compiled into the tool loads as builtin:NAME, with the same
+ * content as the table's bytes (q8 info reports its task and the load
+ * from the bytes agrees on the op count); unknown names fail clearly. */
+START_TEST (test_info_builtin)
+{
+  tmp_setup ();
+  result r = run_q8 ("--help", NULL);
+  int n = 0;
+  for (const q8_builtin_model *b = q8_builtin_models; b->name; b++, n++) {
+    char arg[128], line[160];
+    snprintf (arg, sizeof arg, "builtin:%s", b->name);
+    ck_assert_has (r.out, arg, "q8 --help lists the built-in models");
+    result ri = run_q8 ("info", arg, NULL);
+    ck_assert_exit (ri, 0, arg);
+    snprintf (line, sizeof line, "string  \"%s\"", b->task);
+    ck_assert_has (ri.out, line, arg);
+    q8_model *m = NULL;
+    char err[256];
+    ck_assert_int_eq (q8_model_load_buffer (b->data, b->size, &m, err,
+                                            sizeof err), Q8_OK);
+    snprintf (line, sizeof line, "ops       %zu\n", q8_model_num_ops (m));
+    ck_assert_has (ri.out, line, arg);
+    q8_model_free (m);
+    result_free (&ri);
+  }
+  ck_assert_int_gt (n, 0);
+  result_free (&r);
+  r = run_q8 ("info", "builtin:no_such_model", NULL);
+  ck_assert_exit (r, 1, "unknown built-in");
+  ck_assert_has (r.err, "builtin:no_such_model: no such built-in model",
+                 "unknown built-in");
   result_free (&r);
   tmp_teardown ();
 }
@@ -824,6 +861,7 @@ q8_test_suite (void)
   tcase_set_timeout (tc, 300);
   tcase_add_test (tc, test_help_and_usage);
   tcase_add_test (tc, test_info_fixture);
+  tcase_add_test (tc, test_info_builtin);
   tcase_add_test (tc, test_info_bad_files);
   tcase_add_test (tc, test_run_matches_float_network);
   tcase_add_test (tc, test_run_errors);

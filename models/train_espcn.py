@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""Trains ESPCN (Shi et al. 2016) on luma in FP32 and exports it to ONNX.
+
+  /usr/bin/python3 models/train_espcn.py --scale 3 -o models/espcn_x3.onnx
+
+conv 5x5 1->64, act, conv 3x3 64->32, act, conv 3x3 32->r^2, PixelShuffle
+(exported as ONNX DepthToSpace, CRD).  Input (1, 1, H, W) luma in [0, 1],
+output (1, 1, rH, rW).  Deterministic for a given seed and thread count
+(torch.use_deterministic_algorithms on CPU).
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sr_data  # noqa: E402
+
+
+class ESPCN(nn.Module):
+    def __init__(self, r, act="tanh", bn=False):
+        super().__init__()
+        self.r = r
+
+        def a():
+            return nn.Tanh() if act == "tanh" else nn.ReLU()
+
+        layers = [nn.Conv2d(1, 64, 5, padding=2)]
+        if bn:
+            layers.append(nn.BatchNorm2d(64))
+        layers += [a(), nn.Conv2d(64, 32, 3, padding=1)]
+        if bn:
+            layers.append(nn.BatchNorm2d(32))
+        layers += [a(), nn.Conv2d(32, r * r, 3, padding=1),
+                   nn.PixelShuffle(r)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def pairs(images, r):
+    """(hr, lr) of every training photo under the degradation model."""
+    return [sr_data.degrade(y, r) for _, y in images]
+
+
+def batch(rng, data, r, n, lr_size):
+    xs = np.empty((n, 1, lr_size, lr_size), np.float32)
+    ys = np.empty((n, 1, lr_size * r, lr_size * r), np.float32)
+    # Photos weighted by area, so big wallpapers are not undersampled.
+    areas = np.array([lr.size for _, lr in data], np.float64)
+    pick = rng.choice(len(data), size=n, p=areas / areas.sum())
+    for i, k in enumerate(pick):
+        hr, lr = data[k]
+        y0 = rng.integers(0, lr.shape[0] - lr_size + 1)
+        x0 = rng.integers(0, lr.shape[1] - lr_size + 1)
+        a = lr[y0:y0 + lr_size, x0:x0 + lr_size]
+        b = hr[y0 * r:(y0 + lr_size) * r, x0 * r:(x0 + lr_size) * r]
+        t = rng.integers(0, 8)  # the 8 flips/rotations
+        if t & 1:
+            a, b = a[:, ::-1], b[:, ::-1]
+        if t & 2:
+            a, b = a[::-1], b[::-1]
+        if t & 4:
+            a, b = a.T, b.T
+        xs[i, 0], ys[i, 0] = a, b
+    return torch.from_numpy(xs), torch.from_numpy(ys)
+
+
+@torch.no_grad()
+def evaluate(model, r, images):
+    model.eval()
+    net, bic = [], []
+    for _, y in images:
+        hr, lr = sr_data.degrade(y, r)
+        out = model(torch.from_numpy(lr)[None, None])[0, 0].numpy()
+        net.append(sr_data.psnr_y(out, hr, r))
+        bic.append(sr_data.psnr_y(sr_data.bicubic_up(lr, r), hr, r))
+    model.train()
+    return float(np.mean(net)), float(np.mean(bic))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scale", type=int, default=3, choices=(2, 3, 4))
+    ap.add_argument("--act", default="tanh", choices=("tanh", "relu"))
+    ap.add_argument("--bn", action="store_true", help="BatchNorm after the "
+                    "first two convolutions (q8 convert folds it)")
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--patch", type=int, default=32, help="LR patch side")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--init", help="a .pt state of another scale: its first "
+                    "two layers start this one (faster convergence)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("-o", "--output", required=True, help="ONNX file")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(True)
+    rng = np.random.default_rng(args.seed)
+    r = args.scale
+
+    t0 = time.time()
+    data = pairs(sr_data.train_images(), r)
+    val = sr_data.val_images()
+    print("data: %d photos, %.1f Mpx HR, %.1f s" % (
+        len(data), sum(h.size for h, _ in data) / 1e6, time.time() - t0),
+        flush=True)
+
+    model = ESPCN(r, args.act, args.bn)
+    if args.init:
+        state = torch.load(args.init)
+        own = model.state_dict()
+        for k, v in state.items():
+            if k in own and own[k].shape == v.shape and not k.startswith(
+                    "body.%d." % (len(model.body) - 2)):
+                own[k] = v
+        model.load_state_dict(own)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
+    loss_fn = nn.MSELoss()
+    run = 0.0
+    for step in range(1, args.steps + 1):
+        x, y = batch(rng, data, r, args.batch, args.patch)
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        run = 0.98 * run + 0.02 * loss.item() if step > 1 else loss.item()
+        if step % 500 == 0 or step == args.steps:
+            p, b = evaluate(model, r, val)
+            print("step %5d  loss %.6f  val PSNR %.3f dB (bicubic %.3f, "
+                  "%+.3f)  %.0f s" % (step, run, p, b, p - b,
+                                      time.time() - t0), flush=True)
+
+    model.eval()
+    base = os.path.splitext(args.output)[0]
+    torch.save(model.state_dict(), base + ".pt")
+    torch.onnx.export(
+        model, torch.zeros(1, 1, 64, 64), args.output, opset_version=13,
+        input_names=["y"], output_names=["sr"],
+        dynamic_axes={"y": {2: "h", 3: "w"}, "sr": {2: "rh", 3: "rw"}})
+    print("wrote %s (%d bytes) and %s.pt; %.0f s" % (
+        args.output, os.path.getsize(args.output), base, time.time() - t0))
+
+
+if __name__ == "__main__":
+    main()
