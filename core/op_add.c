@@ -102,7 +102,7 @@ add_run (const q8__op *op, const q8__plan_op *pop, const void *const *ins,
 static void
 add_describe (const q8_model *m, const q8__op *op, char *buf, size_t size)
 {
-  snprintf (buf, size, "add, %d channels, act [%d,%d], '%s' + '%s' -> '%s'",
+  snprintf (buf, size, "add, channels %d, act [%d,%d], '%s' + '%s' -> '%s'",
             q8__op_out (m, op, 0)->dims[3], op->params[Q8_ADD_ACT_MIN],
             op->params[Q8_ADD_ACT_MAX], q8__op_in (m, op, 0)->name,
             q8__op_in (m, op, 1)->name, q8__op_out (m, op, 0)->name);

@@ -198,10 +198,10 @@ pool_describe (const q8_model *m, const q8__op *op, char *buf, size_t size)
   const char *name = op->type == Q8_OP_AVGPOOL ? "avgpool" : "maxpool";
   const q8__tensor *x = q8__op_in (m, op, 0), *y = q8__op_out (m, op, 0);
   if (pr[Q8_POOL_GLOBAL])
-    snprintf (buf, size, "global %s, %d channels, x '%s' -> y '%s'", name,
+    snprintf (buf, size, "global %s, channels %d, x '%s' -> y '%s'", name,
               x->dims[3], x->name, y->name);
   else
-    snprintf (buf, size, "%s %dx%d/%dx%d pad %d,%d,%d,%d%s%s, %d channels, "
+    snprintf (buf, size, "%s %dx%d/%dx%d pad %d,%d,%d,%d%s%s, channels %d, "
               "x '%s' -> y '%s'", name, pr[Q8_POOL_KH], pr[Q8_POOL_KW],
               pr[Q8_POOL_STRIDE_H], pr[Q8_POOL_STRIDE_W], pr[Q8_POOL_PAD_TOP],
               pr[Q8_POOL_PAD_LEFT], pr[Q8_POOL_PAD_BOTTOM],

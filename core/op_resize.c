@@ -101,7 +101,7 @@ resize_describe (const q8_model *m, const q8__op *op, char *buf, size_t size)
 {
   const int32_t *pr = op->params;
   const q8__tensor *x = q8__op_in (m, op, 0), *y = q8__op_out (m, op, 0);
-  snprintf (buf, size, "resize x%dx%d %s%s, %d channels, x '%s' -> y '%s'",
+  snprintf (buf, size, "resize x%dx%d %s%s, channels %d, x '%s' -> y '%s'",
             pr[Q8_RESIZE_FACTOR_H], pr[Q8_RESIZE_FACTOR_W],
             pr[Q8_RESIZE_MODE] == Q8_RESIZE_NEAREST ? "nearest" : "bilinear",
             pr[Q8_RESIZE_MODE] == Q8_RESIZE_NEAREST ? ""

@@ -193,7 +193,7 @@ unary_describe (const q8_model *m, const q8__op *op, char *buf, size_t size)
   else if (kind == Q8_UNARY_LEAKYRELU)
     snprintf (extra, sizeof extra, " alpha %g", (double) alpha);
   const q8__tensor *x = q8__op_in (m, op, 0), *y = q8__op_out (m, op, 0);
-  snprintf (buf, size, "unary %s%s, %d channels, x '%s' -> y '%s'",
+  snprintf (buf, size, "unary %s%s, channels %d, x '%s' -> y '%s'",
             kind >= 0 && kind < Q8_UNARY_KIND_COUNT ? names[kind] : "?",
             extra, x->dims[3], x->name, y->name);
 }

@@ -22,9 +22,10 @@ import sr_data  # noqa: E402
 
 
 class ESPCN(nn.Module):
-    def __init__(self, r, act="tanh", bn=False):
+    def __init__(self, r, act="tanh", bn=False, skip=False):
         super().__init__()
         self.r = r
+        self.skip = skip
 
         def a():
             return nn.Tanh() if act == "tanh" else nn.ReLU()
@@ -40,7 +41,13 @@ class ESPCN(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x):
-        return self.body(x)
+        y = self.body(x)
+        if self.skip:
+            # Global residual: the network learns the detail a bilinear
+            # upscale misses (ONNX Resize linear + Add).
+            y = y + nn.functional.interpolate(
+                x, scale_factor=self.r, mode="bilinear", align_corners=False)
+        return y
 
 
 def pairs(images, r):
@@ -90,6 +97,8 @@ def main():
     ap.add_argument("--act", default="tanh", choices=("tanh", "relu"))
     ap.add_argument("--bn", action="store_true", help="BatchNorm after the "
                     "first two convolutions (q8 convert folds it)")
+    ap.add_argument("--skip", action="store_true", help="add a bilinear "
+                    "upscale of the input to the output (global residual)")
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--patch", type=int, default=32, help="LR patch side")
@@ -114,7 +123,7 @@ def main():
         len(data), sum(h.size for h, _ in data) / 1e6, time.time() - t0),
         flush=True)
 
-    model = ESPCN(r, args.act, args.bn)
+    model = ESPCN(r, args.act, args.bn, args.skip)
     if args.init:
         state = torch.load(args.init)
         own = model.state_dict()
