@@ -67,13 +67,20 @@ resize_reshape (const q8_model *m, const q8__op *op,
   if ((int64_t) in[0].h * fh > Q8_MAX_DIM * 16
       || (int64_t) in[0].w * fw > Q8_MAX_DIM * 16)
     return q8__err (err, es, Q8_ETOOBIG, "output too large");
-  resize_plan *p = q8__alloc (sizeof *p);
+  /* Column taps of the bilinear kernel follow the struct. */
+  size_t ow = (size_t) in[0].w * fw;
+  resize_plan *p = q8__alloc (sizeof *p + 3 * ow * sizeof (int32_t));
   if (p == NULL)
     return q8__err (err, es, Q8_ENOMEM, "out of memory");
+  int32_t *col0 = (int32_t *) (p + 1), *col1 = col0 + ow, *colw = col1 + ow;
+  for (size_t ox = 0; ox < ow; ox++)
+    q8_resize_taps ((int32_t) ox, fw, in[0].w, pr[Q8_RESIZE_COORD], &col0[ox],
+                    &col1[ox], &colw[ox]);
   p->p = (q8_resize_params) {
     .in_h = in[0].h, .in_w = in[0].w, .c = in[0].c, .fh = fh, .fw = fw,
     .mode = pr[Q8_RESIZE_MODE], .coord = pr[Q8_RESIZE_COORD],
     .in_zp = x->zero_point, .out_zp = y->zero_point,
+    .col0 = col0, .col1 = col1, .colw = colw,
   };
   if (p->p.mode == Q8_RESIZE_BILINEAR)
     q8__quantize_multiplier_r ((double) x->scale

@@ -183,7 +183,26 @@ typedef struct {
   int32_t mode, coord;           /* q8_resize_mode, q8_resize_coord */
   int32_t in_zp, out_zp;         /* bilinear */
   int32_t mult, shift;           /* bilinear: rule R for 1 / (Dh * Dw) */
+  /* bilinear: per output column ox, the two source columns and the weight
+   * of the second out of Dw (ARITHMETIC.md), filled by
+   * q8_resize_columns () at plan time. */
+  const int32_t *col0, *col1, *colw;
 } q8_resize_params;
+
+/* Source taps along one axis of a bilinear resize by integer factor f:
+ * for output index o, *i0 and *i1 and the weight *w1 of i1 out of 2 f. */
+static inline void
+q8_resize_taps (int32_t o, int32_t f, int32_t in, int32_t coord, int32_t *i0,
+                int32_t *i1, int32_t *w1)
+{
+  int32_t d = 2 * f;
+  int32_t s = coord == Q8_RESIZE_HALF_PIXEL ? 2 * o + 1 - f : 2 * o;
+  if (s < 0)
+    s = 0;
+  *i0 = s / d;
+  *w1 = s - *i0 * d;
+  *i1 = *i0 + 1 < in ? *i0 + 1 : in - 1;
+}
 
 typedef void (*q8_resize_fn) (const q8_resize_params *p, const int8_t *in,
                               int8_t *out, int32_t y0, int32_t y1);

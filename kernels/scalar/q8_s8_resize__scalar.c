@@ -6,20 +6,6 @@
 
 #include "q8_kernels.h"
 
-/* Source taps and the weight of the second one, out of D = 2 * f. */
-static inline void
-taps (int32_t o, int32_t f, int32_t in, int32_t coord, int32_t *i0,
-      int32_t *i1, int32_t *w1)
-{
-  int32_t d = 2 * f;
-  int32_t s = coord == Q8_RESIZE_HALF_PIXEL ? 2 * o + 1 - f : 2 * o;
-  if (s < 0)
-    s = 0;
-  *i0 = s / d;
-  *w1 = s - *i0 * d;
-  *i1 = *i0 + 1 < in ? *i0 + 1 : in - 1;
-}
-
 void
 q8_s8_resize__scalar (const q8_resize_params *p, const int8_t *in,
                       int8_t *out, int32_t y0, int32_t y1)
@@ -36,15 +22,14 @@ q8_s8_resize__scalar (const q8_resize_params *p, const int8_t *in,
       continue;
     }
     int32_t ya, yb, wy1;
-    taps (oy, p->fh, p->in_h, p->coord, &ya, &yb, &wy1);
+    q8_resize_taps (oy, p->fh, p->in_h, p->coord, &ya, &yb, &wy1);
     const int32_t wy0 = dh - wy1;
     const int8_t *ra = in + (size_t) ya * in_row, *rb = in + (size_t) yb * in_row;
     for (int32_t ox = 0; ox < out_w; ox++, o += c) {
-      int32_t xa, xb, wx1;
-      taps (ox, p->fw, p->in_w, p->coord, &xa, &xb, &wx1);
-      const int32_t wx0 = dw - wx1;
-      const int8_t *a0 = ra + (size_t) xa * c, *a1 = ra + (size_t) xb * c;
-      const int8_t *b0 = rb + (size_t) xa * c, *b1 = rb + (size_t) xb * c;
+      const int32_t wx1 = p->colw[ox], wx0 = dw - wx1;
+      const size_t xa = (size_t) p->col0[ox] * c, xb = (size_t) p->col1[ox] * c;
+      const int8_t *a0 = ra + xa, *a1 = ra + xb;
+      const int8_t *b0 = rb + xa, *b1 = rb + xb;
       for (size_t k = 0; k < c; k++) {
         int32_t top = wx0 * (a0[k] - p->in_zp) + wx1 * (a1[k] - p->in_zp);
         int32_t bot = wx0 * (b0[k] - p->in_zp) + wx1 * (b1[k] - p->in_zp);
