@@ -913,6 +913,51 @@ try_fold (importer *im, bool *done)
     return Q8_OK;
   }
 
+  if (!strcmp (op, "QuantizeLinear")) {
+    /* Float weights quantized inside the graph (PyTorch exports its
+     * fake-quantized weights so): folded to the integers, ONNX's rounding
+     * (half to even) and saturation, for the DequantizeLinear after it. */
+    int s = in_tensor (im, 1), z = in_tensor (im, 2);
+    if (s < 0)
+      return node_err (im, Q8_EOP, "has no scale");
+    const cv_tensor *X = &g->t[x], *S = &g->t[s];
+    int64_t ax = attr_int (n, "axis", 1);
+    if (ax < 0)
+      ax += X->rank;
+    int64_t ns = cv_numel (S);
+    if (ns > 1 && (ax < 0 || ax >= X->rank || X->dims[ax] != ns
+                   || (z >= 0 && cv_numel (&g->t[z]) != ns)))
+      return node_err (im, Q8_ESHAPE, "%lld scales do not match axis %lld",
+                       (long long) ns, (long long) ax);
+    if (ns < 1 || (z >= 0 && cv_numel (&g->t[z]) < 1))
+      return node_err (im, Q8_ESHAPE, "empty scale or zero point");
+    /* The zero point's type is the output's; uint8 when absent. */
+    bool s8 = z >= 0
+              && g->t[z].onnx_dtype == ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
+    double lo = s8 ? -128 : 0, hi = s8 ? 127 : 255;
+    int t = new_const (im, X->rank, X->dims, true);
+    if (t < 0)
+      return Q8_ENOMEM;
+    X = &g->t[x];
+    S = &g->t[s];
+    g->t[t].onnx_dtype = s8 ? ONNX__TENSOR_PROTO__DATA_TYPE__INT8
+                            : ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+    int64_t inner = 1;
+    for (int i = (int) ax + 1; i < X->rank; i++)
+      inner *= X->dims[i];
+    for (int64_t i = 0; i < cv_numel (X); i++) {
+      int64_t c = ns > 1 ? (i / inner) % X->dims[ax] : 0;
+      double sc = S->data[ns > 1 ? c : 0];
+      double zp = z >= 0 ? g->t[z].data[ns > 1 ? c : 0] : 0;
+      if (!(sc > 0) || !isfinite (sc))
+        return node_err (im, Q8_EOP, "scale %g is not positive", sc);
+      double q = nearbyint (X->data[i] / sc) + zp;
+      g->t[t].data[i] = q < lo ? lo : q > hi ? hi : q;
+    }
+    *done = true;
+    return Q8_OK;
+  }
+
   if (!strcmp (op, "DequantizeLinear")) {
     /* Weights of a QDQ model: int8 values, a scale per tensor or per
      * output channel, zero point.  Folded to float, keeping the scales so

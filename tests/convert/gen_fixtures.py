@@ -441,6 +441,40 @@ def qdq():
     save("qdq", nodes, inits, ["x"], ["y"], x, [y])
 
 
+def qdq_float_weights():
+    """PyTorch's export of fake-quantized weights: float weights through
+    QuantizeLinear (int8, per channel) and DequantizeLinear, int8
+    activations."""
+    x = img(1)
+    sx, zx = np.float32(1 / 255), np.int8(-128)
+    w = rng.normal(0, 0.3, (4, 1, 3, 3)).astype(np.float32)
+    ws = (np.abs(w).reshape(4, -1).max(1) / 127).astype(np.float32)
+    b = rng.normal(0, 0.1, 4).astype(np.float32)
+    sy, zy = np.float32(0.02), np.int8(-10)
+    zw = np.zeros(4, np.int8)
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"], name="qx"),
+        helper.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"],
+                         name="dqx"),
+        helper.make_node("QuantizeLinear", ["w", "ws", "zw"], ["wq"],
+                         name="qw", axis=0),
+        helper.make_node("DequantizeLinear", ["wq", "ws", "zw"], ["wd"],
+                         name="dqw", axis=0),
+        helper.make_node("Conv", ["xd", "wd", "b"], ["c"], name="conv",
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("QuantizeLinear", ["c", "sy", "zy"], ["cq"], name="qy"),
+        helper.make_node("DequantizeLinear", ["cq", "sy", "zy"], ["y"],
+                         name="dqy"),
+    ]
+    inits = [init("sx", sx), init("zx", zx, np.int8), init("w", w),
+             init("ws", ws), init("zw", zw, np.int8), init("b", b),
+             init("sy", sy), init("zy", zy, np.int8)]
+    xd = fake_q(f32(x), f32(sx), -128, -128, 127)
+    wd = fake_q(w, ws.reshape(4, 1, 1, 1), 0, -128, 127)
+    y = fake_q(conv(xd, wd, b, pad=1), f32(sy), -10, -128, 127)
+    save("qdq_float_weights", nodes, inits, ["x"], ["y"], x, [y])
+
+
 def dynamic():
     """Dynamic height and width: imports only with a size given."""
     x = img(1, 7, 6)
@@ -553,6 +587,7 @@ def main():
     opset11()
     opset9_upsample()
     convtranspose_k2s2()
+    qdq_float_weights()
 
 
 if __name__ == "__main__":

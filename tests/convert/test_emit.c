@@ -26,6 +26,7 @@ static const emit_case cases[] = {
   { "const_arith", false },   { "qdq", true },
   { "d2s_dcr", false },       { "opset11", false },
   { "opset9_upsample", false }, { "convtranspose_k2s2", false },
+  { "qdq_float_weights", false },
 };
 
 typedef struct {
