@@ -144,9 +144,15 @@ cv_report_print (const cv_report *r, const cv_report_info *info, FILE *f)
     for (int i = 0; i < n; i++) {
       const cv_tensor *t = &g->t[rows[i].t];
       const cv_node *nd = &g->n[rows[i].node];
+      double lo = t->lo, hi = t->hi;
+      if (lo == hi && t->has_q) {
+        /* q8 compare: no calibration ran; the range is the model's grid. */
+        lo = t->q_scale * (-128 - t->q_zp);
+        hi = t->q_scale * (127 - t->q_zp);
+      }
       fprintf (f, "  %-24.24s %-24.24s %-16.16s %9.2f   [%9.4g, %9.4g]\n",
                nd->name && *nd->name ? nd->name : "-", t->name, nd->onnx_type,
-               rows[i].db, t->lo, t->hi);
+               rows[i].db, lo, hi);
     }
     free (rows);
   }

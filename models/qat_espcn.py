@@ -93,13 +93,16 @@ class QConv(nn.Module):
 
 
 class QESPCN(nn.Module):
-    """ESPCN with --skip and tanh (the shipped architecture), every tensor
-    fake-quantized where q8 quantizes it."""
+    """ESPCN with --skip (the shipped architecture), every tensor
+    fake-quantized where q8 quantizes it.  q8 fuses ReLU into the
+    convolution's clamp, so a ReLU network has one grid per layer; tanh is a
+    lookup table between two grids."""
 
     def __init__(self, fp32):
         super().__init__()
         b = fp32.body
         self.r = fp32.r
+        self.relu = isinstance(b[1], nn.ReLU)
         self.c1, self.c2, self.c3 = QConv(b[0]), QConv(b[2]), QConv(b[4])
         self.shuffle = b[5]
         self.q_in = ActFQ(fixed=(PIXEL_SCALE, PIXEL_ZP))
@@ -110,8 +113,12 @@ class QESPCN(nn.Module):
 
     def forward(self, x):
         x = self.q_in(x)
-        t = self.q_t1(torch.tanh(self.q_c1(self.c1(x))))
-        t = self.q_t2(torch.tanh(self.q_c2(self.c2(t))))
+        if self.relu:
+            t = self.q_t1(torch.relu(self.c1(x)))
+            t = self.q_t2(torch.relu(self.c2(t)))
+        else:
+            t = self.q_t1(torch.tanh(self.q_c1(self.c1(x))))
+            t = self.q_t2(torch.tanh(self.q_c2(self.c2(t))))
         y = self.shuffle(self.q_c3(self.c3(t)))
         up = self.q_up(nn.functional.interpolate(
             x, scale_factor=self.r, mode="bilinear", align_corners=False))
@@ -121,7 +128,8 @@ class QESPCN(nn.Module):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
-    ap.add_argument("--pt", required=True, help="FP32 state (--skip, tanh)")
+    ap.add_argument("--pt", required=True, help="FP32 state (--skip)")
+    ap.add_argument("--act", default="relu", choices=("tanh", "relu"))
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--patch", type=int, default=32)
@@ -139,7 +147,7 @@ def main():
     data = pairs(sr_data.train_images(), r)
     val = sr_data.val_images()
 
-    fp32 = ESPCN(r, "tanh", False, True)
+    fp32 = ESPCN(r, args.act, False, True)
     fp32.load_state_dict(torch.load(args.pt))
     model = QESPCN(fp32)
     # Ranges first: a few batches with frozen weights.

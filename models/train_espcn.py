@@ -91,6 +91,20 @@ def evaluate(model, r, images):
     return float(np.mean(net)), float(np.mean(bic))
 
 
+def export(model, path, keep_bn):
+    """ONNX opset 13, dynamic H and W.  PyTorch folds BatchNorm into the
+    convolutions when it exports in eval mode; keep_bn exports the graph
+    as it is (BatchNormalization nodes with the running statistics, as
+    many exporters leave them), which q8 convert must fold itself."""
+    model.eval()
+    mode = (torch.onnx.TrainingMode.PRESERVE if keep_bn
+            else torch.onnx.TrainingMode.EVAL)
+    torch.onnx.export(
+        model, torch.zeros(1, 1, 64, 64), path, opset_version=13,
+        input_names=["y"], output_names=["sr"], training=mode,
+        dynamic_axes={"y": {2: "h", 3: "w"}, "sr": {2: "rh", 3: "rw"}})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=int, default=3, choices=(2, 3, 4))
@@ -107,6 +121,9 @@ def main():
                     "two layers start this one (faster convergence)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--export-only", metavar="PT", help="skip training: "
+                    "export this state (with the same --scale/--act/--bn/"
+                    "--skip) to ONNX")
     ap.add_argument("-o", "--output", required=True, help="ONNX file")
     args = ap.parse_args()
 
@@ -117,6 +134,11 @@ def main():
     r = args.scale
 
     t0 = time.time()
+    if args.export_only:
+        model = ESPCN(r, args.act, args.bn, args.skip)
+        model.load_state_dict(torch.load(args.export_only))
+        export(model, args.output, args.bn)
+        return
     data = pairs(sr_data.train_images(), r)
     val = sr_data.val_images()
     print("data: %d photos, %.1f Mpx HR, %.1f s" % (
@@ -151,13 +173,9 @@ def main():
                   "%+.3f)  %.0f s" % (step, run, p, b, p - b,
                                       time.time() - t0), flush=True)
 
-    model.eval()
     base = os.path.splitext(args.output)[0]
     torch.save(model.state_dict(), base + ".pt")
-    torch.onnx.export(
-        model, torch.zeros(1, 1, 64, 64), args.output, opset_version=13,
-        input_names=["y"], output_names=["sr"],
-        dynamic_axes={"y": {2: "h", 3: "w"}, "sr": {2: "rh", 3: "rw"}})
+    export(model, args.output, args.bn)
     print("wrote %s (%d bytes) and %s.pt; %.0f s" % (
         args.output, os.path.getsize(args.output), base, time.time() - t0))
 
