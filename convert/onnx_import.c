@@ -10,6 +10,7 @@
  * inferred; an op the converter cannot represent is an error naming the
  * node, its type and its inputs.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -212,6 +213,10 @@ raw_elem (const uint8_t *p, int32_t dt)
   }
 }
 
+/* Constants of more elements are refused: real networks for q8 hold a few
+ * million weights at most, and each element costs a double here. */
+#define MAX_CONST_ELEMS ((int64_t) 1 << 24)
+
 /* Makes a constant tensor from a TensorProto.  where names it for
  * messages ("initializer 'w'"). */
 static q8_status
@@ -238,13 +243,31 @@ tensor_from_proto (importer *im, const Onnx__TensorProto *tp,
                    tp->n_dims, CV_MAX_RANK);
   int64_t n = 1;
   for (size_t i = 0; i < tp->n_dims; i++) {
-    if (tp->dims[i] < 0 || tp->dims[i] > ((int64_t) 1 << 31)
-        || (tp->dims[i] && n > ((int64_t) 1 << 31) / tp->dims[i]))
+    if (tp->dims[i] < 0 || (tp->dims[i] && n > MAX_CONST_ELEMS / tp->dims[i]))
       return cv_err (im->err, im->err_size, Q8_EOVERFLOW,
-                     "%s '%s': dimension %zu is %lld, or the tensor is too "
-                     "large", where, name, i, (long long) tp->dims[i]);
+                     "%s '%s': dimension %zu is %lld, or the tensor has more "
+                     "than %lld elements", where, name, i,
+                     (long long) tp->dims[i], (long long) MAX_CONST_ELEMS);
     n *= tp->dims[i];
   }
+  /* The values present, counted before anything is allocated: the shape
+   * alone may claim far more than the file holds. */
+  size_t have;
+  if (tp->has_raw_data)
+    have = tp->raw_data.len % es == 0 ? tp->raw_data.len / es : SIZE_MAX;
+  else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+    have = tp->n_float_data;
+  else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64)
+    have = tp->n_int64_data;
+  else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
+    have = tp->n_double_data;
+  else /* int8, uint8, int32 and bool live in int32_data. */
+    have = tp->n_int32_data;
+  if (have != (size_t) n)
+    return cv_err (im->err, im->err_size, Q8_ETRUNC,
+                   "%s '%s' has %s values for its shape of %lld elements",
+                   where, name, have == SIZE_MAX ? "a partial set of" : "a "
+                   "different number of", (long long) n);
   int t = cv_tensor_add (g, name);
   if (t < 0)
     return Q8_ENOMEM;
@@ -258,37 +281,20 @@ tensor_from_proto (importer *im, const Onnx__TensorProto *tp,
   ct->data = malloc ((size_t) (n ? n : 1) * sizeof (double));
   if (!ct->data)
     return Q8_ENOMEM;
-
-  size_t have;
-  if (tp->has_raw_data) {
-    have = tp->raw_data.len / es;
-    if (have == (size_t) n && tp->raw_data.len == (size_t) n * es)
-      for (int64_t i = 0; i < n; i++)
-        ct->data[i] = raw_elem (tp->raw_data.data + i * es, dt);
-  } else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
-    have = tp->n_float_data;
-    for (int64_t i = 0; i < n && (size_t) i < have; i++)
+  for (int64_t i = 0; i < n; i++) {
+    if (tp->has_raw_data)
+      ct->data[i] = raw_elem (tp->raw_data.data + i * es, dt);
+    else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
       ct->data[i] = tp->float_data[i];
-  } else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64) {
-    have = tp->n_int64_data;
-    for (int64_t i = 0; i < n && (size_t) i < have; i++)
+    else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64)
       ct->data[i] = (double) tp->int64_data[i];
-  } else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE) {
-    have = tp->n_double_data;
-    for (int64_t i = 0; i < n && (size_t) i < have; i++)
+    else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
       ct->data[i] = tp->double_data[i];
-  } else {
-    /* int8, uint8, int32 and bool live in int32_data. */
-    have = tp->n_int32_data;
-    for (int64_t i = 0; i < n && (size_t) i < have; i++)
-      ct->data[i] = dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT8
-                      ? (double) (int8_t) tp->int32_data[i]
-                      : (double) tp->int32_data[i];
+    else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT8)
+      ct->data[i] = (double) (int8_t) tp->int32_data[i];
+    else
+      ct->data[i] = (double) tp->int32_data[i];
   }
-  if (have != (size_t) n)
-    return cv_err (im->err, im->err_size, Q8_ETRUNC,
-                   "%s '%s' has %zu values for its shape of %lld elements",
-                   where, name, have, (long long) n);
   *out = t;
   return Q8_OK;
 }
@@ -330,7 +336,7 @@ new_const (importer *im, int rank, const int64_t *dims, bool is_int)
   ct->is_int = is_int;
   int64_t n = 1;
   for (int i = 0; i < rank; i++) {
-    if (dims[i] < 0 || (dims[i] && n > ((int64_t) 1 << 28) / dims[i]))
+    if (dims[i] < 0 || (dims[i] && n > MAX_CONST_ELEMS / dims[i]))
       return -1;
     n *= dims[i];
   }
@@ -448,14 +454,30 @@ is_binary_fold (const char *op)
   return false;
 }
 
-/* Reads an int64 list from a constant tensor. */
+/* A constant's value as an integer, saturated to +-2^62 (NaN is 0): a
+ * hostile file's 1e300 must become a value the checks reject, not
+ * undefined behaviour. */
+static int64_t
+to_int (double v)
+{
+  if (!(v == v))
+    return 0;
+  if (v >= 0x1p62)
+    return (int64_t) 1 << 62;
+  if (v <= -0x1p62)
+    return -((int64_t) 1 << 62);
+  return (int64_t) v;
+}
+
+/* Reads an int64 list from a constant tensor; returns its length (at most
+ * INT_MAX). */
 static int
 const_ints (const cv_tensor *t, int64_t *out, int max)
 {
   int64_t n = cv_numel (t);
   for (int64_t i = 0; i < n && i < max; i++)
-    out[i] = (int64_t) t->data[i];
-  return (int) n;
+    out[i] = to_int (t->data[i]);
+  return n > INT_MAX ? INT_MAX : (int) n;
 }
 
 static q8_status
@@ -782,7 +804,7 @@ try_fold (importer *im, bool *done)
     double *o = g->t[t].data;
     for (int64_t a = 0; a < outer; a++)
       for (int64_t j = 0; j < ni; j++) {
-        int64_t k = (int64_t) I->data[j];
+        int64_t k = to_int (I->data[j]);
         if (k < 0)
           k += dax;
         if (k < 0 || k >= dax)
@@ -1551,7 +1573,7 @@ qdq_params (importer *im, double *scale, int32_t *zp, int32_t *qmin,
                      "activation is not supported (q8 activations have one "
                      "scale)");
   *scale = g->t[s].data[0];
-  *zp = z >= 0 ? (int32_t) g->t[z].data[0] : 0;
+  *zp = z >= 0 ? (int32_t) to_int (g->t[z].data[0]) : 0;
   /* The zero point's type is the quantized type; absent means uint8. */
   bool s8 = z >= 0 && g->t[z].onnx_dtype == ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
   *qmin = s8 ? -128 : 0;

@@ -272,6 +272,36 @@ END_TEST
 
 /* Every truncation of a valid model and random garbage are rejected with a
  * message, never accepted or crashed on. */
+/* Inputs the fuzzer (tests/fuzz/run.sh, which also replays them under
+ * ASan+UBSan) found, each now a clean error: an initializer whose shape
+ * claims 2^31 elements that the file does not hold (it once allocated
+ * 16 GB before counting the values), and a Reshape whose shape constant
+ * holds 2.8e19 (converted to int64 with undefined behaviour). */
+START_TEST (test_fuzz_regressions)
+{
+  size_t size;
+  unsigned char *data = q8_test_read_file (
+      Q8_SRCDIR "/tests/fuzz/regressions/fuzz_onnx/oom-big-dims.onnx", &size);
+  ck_assert (data != NULL);
+  char err[512] = "";
+  cv_graph *g = NULL;
+  q8_status st = cv_import_onnx (data, size, 16, 16, &g, err, sizeof err);
+  ck_assert_msg (st < 0 && g == NULL, "accepted");
+  ck_assert_msg (strstr (err, "elements"), "message: %s", err);
+  free (data);
+  data = q8_test_read_file (
+      Q8_SRCDIR "/tests/fuzz/regressions/fuzz_onnx/ubsan-reshape-1e19.onnx",
+      &size);
+  ck_assert (data != NULL);
+  g = NULL;
+  err[0] = '\0';
+  st = cv_import_onnx (data, size, 16, 16, &g, err, sizeof err);
+  ck_assert_msg (st < 0 && g == NULL && strlen (err) > 10, "st %d: %s", st,
+                 err);
+  free (data);
+}
+END_TEST
+
 START_TEST (test_truncated_and_garbage)
 {
   size_t size;
@@ -375,6 +405,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_qdq_params);
   tcase_add_test (tc, test_rejects);
   tcase_add_test (tc, test_truncated_and_garbage);
+  tcase_add_test (tc, test_fuzz_regressions);
   tcase_add_test (tc, test_mutated);
   suite_add_tcase (s, tc);
   return s;

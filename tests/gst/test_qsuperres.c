@@ -20,6 +20,7 @@
 #include "q8_test.h"
 #include "gst_reference.h"
 #include "gst_test_models.h"
+#include "q8_builtin_models.h"
 
 #define FIXTURE Q8_SRCDIR "/tests/fixtures/espcn_tiny_x2.q8"
 #define FIXTURE_FACTOR 2
@@ -100,6 +101,9 @@ check_comp (const GstVideoFrame *out, guint c, const guint8 *want,
     }
 }
 
+/* The model whose output check_upscaled () expects. */
+static const char *content_model = FIXTURE;
+
 /* Checks every byte of an upscaled frame against the references. */
 static void
 check_upscaled (const GstVideoFrame *in, const GstVideoFrame *out, int f)
@@ -113,7 +117,7 @@ check_upscaled (const GstVideoFrame *in, const GstVideoFrame *out, int f)
   ck_assert_int_eq (oh, f * ih);
 
   if (!GST_VIDEO_INFO_IS_RGB (&in->info)) {
-    guint8 *luma = gst_test_libq8_luma (FIXTURE,
+    guint8 *luma = gst_test_libq8_luma (content_model,
         GST_VIDEO_FRAME_COMP_DATA (in, 0),
         GST_VIDEO_FRAME_COMP_PSTRIDE (in, 0),
         GST_VIDEO_FRAME_COMP_STRIDE (in, 0), iw, ih, &lw, &lh);
@@ -313,6 +317,44 @@ START_TEST (test_default_model)
   q8_rng_seed (&rng, q8_test_seed ());
   push_and_check (hs, &rng, FALSE, 2);
   gst_harness_teardown (hs);
+}
+END_TEST
+
+/* Every built-in super-resolution model, chosen by `scale` alone: the
+ * output is the core library's on the same model, bit for bit (luma), and
+ * chroma the bilinear reference. */
+START_TEST (test_builtin_models)
+{
+  int n = 0;
+  for (const q8_builtin_model *m = q8_builtin_models; m->name; m++) {
+    if (strcmp (m->task, "super-resolution") != 0)
+      continue;
+    gchar *path = NULL;
+    gint fd = g_file_open_tmp ("q8-builtin-XXXXXX.q8", &path, NULL);
+    ck_assert_int_ge (fd, 0);
+    ck_assert (write (fd, m->data, m->size) == (ssize_t) m->size);
+    close (fd);
+    content_model = path;
+    const char *fmts[] = { "GRAY8", "I420" };
+    for (int k = 0; k < 2; k++) {
+      q8_rng rng;
+      gchar *desc = g_strdup_printf ("qsuperres scale=%u", m->scale);
+      gchar *caps = caps_string (fmts[k], 13, 9);
+      GstHarness *hs = gst_harness_new_empty ();
+      gst_harness_add_parse (hs, desc);
+      gst_harness_set_src_caps_str (hs, caps);
+      q8_rng_seed (&rng, q8_test_seed () + k);
+      push_and_check (hs, &rng, TRUE, (int) m->scale);
+      gst_harness_teardown (hs);
+      g_free (desc);
+      g_free (caps);
+    }
+    content_model = FIXTURE;
+    g_unlink (path);
+    g_free (path);
+    n++;
+  }
+  ck_assert_int_gt (n, 0);
 }
 END_TEST
 
@@ -976,6 +1018,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_garbage_model);
   tcase_add_test (tc, test_wrong_task);
   tcase_add_test (tc, test_no_builtin_for_scale);
+  tcase_add_test (tc, test_builtin_models);
   tcase_add_test (tc, test_properties);
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);

@@ -292,7 +292,7 @@ START_TEST (test_resize_hand)
    * [0, 40] is [0, 10, 30, 40]; asymmetric gives [0, 20, 40, 40]. */
   int8_t in[2] = { 0, 40 }, out[4 * 2 + 8];
   q8_resize_params p = { 1, 2, 1, 1, 2, Q8_RESIZE_BILINEAR,
-                         Q8_RESIZE_HALF_PIXEL, 0, 0, mult, shift, 0, 0, 0 };
+                         Q8_RESIZE_HALF_PIXEL, 0, 0, 0, 0, 0, 0, 0 };
   /* fh = 1: D_h = 2 and the vertical weights are 2 and 0. */
   ck_assert (q8__quantize_multiplier_r (1.0 / 8, &mult, &shift));
   p.mult = mult;
