@@ -697,9 +697,9 @@ try_fold (importer *im, bool *done)
       bool ins[CV_MAX_RANK] = { false };
       for (int i = 0; i < na && i < CV_MAX_RANK; i++) {
         int64_t ax = axes[i] < 0 ? axes[i] + outr : axes[i];
-        if (ax < 0 || ax >= outr)
-          return node_err (im, Q8_EINVAL, "axis %lld out of range",
-                           (long long) axes[i]);
+        if (ax < 0 || ax >= outr || ins[ax])
+          return node_err (im, Q8_EINVAL, "axis %lld out of range or "
+                           "repeated", (long long) axes[i]);
         ins[ax] = true;
       }
       int k = 0;
@@ -717,6 +717,12 @@ try_fold (importer *im, bool *done)
           dims[r++] = X->dims[i];
       }
     }
+    /* Squeezing an axis that is not 1 would change the element count. */
+    int64_t count = 1;
+    for (int i = 0; i < r; i++)
+      count *= dims[i];
+    if (count != cv_numel (X))
+      return node_err (im, Q8_ESHAPE, "the axes change the element count");
     int t = new_const (im, r, dims, X->is_int);
     if (t < 0)
       return Q8_ENOMEM;

@@ -273,32 +273,35 @@ END_TEST
 /* Every truncation of a valid model and random garbage are rejected with a
  * message, never accepted or crashed on. */
 /* Inputs the fuzzer (tests/fuzz/run.sh, which also replays them under
- * ASan+UBSan) found, each now a clean error: an initializer whose shape
- * claims 2^31 elements that the file does not hold (it once allocated
- * 16 GB before counting the values), and a Reshape whose shape constant
- * holds 2.8e19 (converted to int64 with undefined behaviour). */
+ * ASan+UBSan) found, each now a clean error that names the problem:
+ * - an initializer whose shape claims 2^31 elements that the file does not
+ *   hold (it once allocated 16 GB before counting the values);
+ * - a Reshape whose shape constant holds 2.8e19 (converted to int64 with
+ *   undefined behaviour);
+ * - a constant Squeeze of an axis that is not 1 (it once copied past the
+ *   end of the new tensor). */
 START_TEST (test_fuzz_regressions)
 {
-  size_t size;
-  unsigned char *data = q8_test_read_file (
-      Q8_SRCDIR "/tests/fuzz/regressions/fuzz_onnx/oom-big-dims.onnx", &size);
-  ck_assert (data != NULL);
-  char err[512] = "";
-  cv_graph *g = NULL;
-  q8_status st = cv_import_onnx (data, size, 16, 16, &g, err, sizeof err);
-  ck_assert_msg (st < 0 && g == NULL, "accepted");
-  ck_assert_msg (strstr (err, "elements"), "message: %s", err);
-  free (data);
-  data = q8_test_read_file (
-      Q8_SRCDIR "/tests/fuzz/regressions/fuzz_onnx/ubsan-reshape-1e19.onnx",
-      &size);
-  ck_assert (data != NULL);
-  g = NULL;
-  err[0] = '\0';
-  st = cv_import_onnx (data, size, 16, 16, &g, err, sizeof err);
-  ck_assert_msg (st < 0 && g == NULL && strlen (err) > 10, "st %d: %s", st,
-                 err);
-  free (data);
+  static const struct { const char *file, *needle; } cases[] = {
+    { "oom-big-dims.onnx", "elements" },
+    { "ubsan-reshape-1e19.onnx", "" },
+    { "asan-squeeze-not-one.onnx", "element count" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char path[512];
+    snprintf (path, sizeof path,
+              Q8_SRCDIR "/tests/fuzz/regressions/fuzz_onnx/%s", cases[i].file);
+    size_t size;
+    unsigned char *data = q8_test_read_file (path, &size);
+    ck_assert_msg (data != NULL, "%s", path);
+    char err[512] = "";
+    cv_graph *g = NULL;
+    q8_status st = cv_import_onnx (data, size, 16, 16, &g, err, sizeof err);
+    ck_assert_msg (st < 0 && g == NULL, "%s accepted", cases[i].file);
+    ck_assert_msg (strlen (err) > 10 && strstr (err, cases[i].needle),
+                   "%s: message '%s'", cases[i].file, err);
+    free (data);
+  }
 }
 END_TEST
 
