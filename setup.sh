@@ -46,13 +46,12 @@ case "${1:-}" in
   demo)
     build
     # The main job: a video stream through qsuperres on its built-in
-    # default model (the tiny ESPCN-shaped fixture until the trained ESPCN
-    # models of issue 5 replace it), then the model itself with q8.
+    # default model (int8 ESPCN x2), then the model itself with q8.
     GST_PLUGIN_PATH="$PWD/$BUILD/gst-plugin" gst-launch-1.0 \
       videotestsrc num-buffers=30 ! video/x-raw,width=640,height=360 \
       ! qsuperres ! fakesink
-    "$BUILD/cli/q8" info tests/fixtures/espcn_tiny_x2.q8
-    "$BUILD/cli/q8" bench tests/fixtures/espcn_tiny_x2.q8 --size 640x360 \
+    "$BUILD/cli/q8" info builtin:espcn_x2
+    "$BUILD/cli/q8" bench builtin:espcn_x2 --size 640x360 \
       --threads 0
     ;;
   test)

@@ -7,6 +7,8 @@ validation photos (models/README.md).
                                         as .npy, for q8 convert --calib
   sr_eval.py heldout --scale 3 -o DIR   LR crops of the validation photos
                                         as .npy, for q8 compare --data
+  sr_eval.py picture --scale 3 --q8 M.q8 -o OUT.png   bicubic | int8 |
+                                        original, a crop of a validation photo
   sr_eval.py psnr --scale 3 --pt M.pt [--act/--bn/--skip as trained]
              --q8 LABEL=M.q8 [--q8 ...] [--q8-tool build/cli/q8]
 """
@@ -60,9 +62,35 @@ def q8_run(tool, model, lr, tmp):
     return np.load(o)[0, 0]
 
 
+def picture(args):
+    """Bicubic, int8 ESPCN (q8 run) and the original side by side, each
+    crop shown at 2x with nearest neighbour so pixels stay visible."""
+    from PIL import Image
+    r = args.scale
+    y = dict(sr_data.val_images())[args.image]
+    hr, lr = sr_data.degrade(y, r)
+    label, path = args.q8[0].split("=", 1) if "=" in args.q8[0] \
+        else ("int8", args.q8[0])
+    with tempfile.TemporaryDirectory() as tmp:
+        net = q8_run(args.q8_tool, path, lr, tmp)
+    x0, y0, side = (int(v) for v in args.crop.split(","))
+    tiles = [sr_data.bicubic_up(lr, r), net, hr]
+    gap = 4
+    zoom = 2
+    out = np.ones((side * zoom, 3 * side * zoom + 2 * gap), np.float32)
+    for i, t in enumerate(tiles):
+        c = np.clip(t[y0:y0 + side, x0:x0 + side], 0, 1)
+        c = np.kron(c, np.ones((zoom, zoom), np.float32))
+        out[:, i * (side * zoom + gap):i * (side * zoom + gap) + side * zoom] = c
+    Image.fromarray((out * 255 + 0.5).astype(np.uint8)).save(args.output)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("calib", "heldout", "psnr"))
+    ap.add_argument("what", choices=("calib", "heldout", "psnr", "picture"))
+    ap.add_argument("--image", default="astronaut.png")
+    ap.add_argument("--crop", default="170,40,150",
+                    help="x,y,side of the HR crop")
     ap.add_argument("--scale", type=int, required=True)
     ap.add_argument("-o", "--output")
     ap.add_argument("-n", type=int, default=200)
@@ -83,6 +111,9 @@ def main():
         write_npys(crops(sr_data.val_images(), r, args.n, 2), args.output)
         return
 
+    if args.what == "picture":
+        picture(args)
+        return
     model = (load_pt(args.pt, r, args.act, args.bn, args.skip) if args.pt
              else None)
     rows = []
