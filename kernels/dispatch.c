@@ -120,8 +120,8 @@ static const q8_kernel_table table_avx2 = {
   .n_conv = sizeof conv_list_avx2 / sizeof conv_list_avx2[0],
   .lut = q8_s8_lut__scalar,
   .lut_channels = q8_s8_lut_channels__scalar,
-  .add = q8_s8_add_requant__scalar,
-  .rescale = q8_rescale__scalar,
+  .add = q8_s8_add_requant__avx2,
+  .rescale = q8_rescale__avx2,
   .depth_to_space = q8_s8_depth_to_space__scalar,
   .maxpool = q8_s8_maxpool__scalar,
   .avgpool = q8_s8_avgpool__scalar,
@@ -130,6 +130,9 @@ static const q8_kernel_table table_avx2 = {
 #endif
 
 #if defined(Q8_HAVE_AVX512VNNI)
+#if !defined(Q8_HAVE_AVX2)
+#error "the AVX-512 VNNI table uses the AVX2 element-wise kernels"
+#endif
 static const q8_conv_ukernel conv_avx512vnni = {
   .name = "q8_s8_conv2d_requant__avx512vnni",
   .isa = Q8_ISA_AVX512VNNI,
@@ -143,16 +146,16 @@ static const q8_conv_ukernel *const conv_list_avx512vnni[] = {
   &conv_avx512vnni, &conv_scalar
 };
 
-/* Element-wise and data-movement kernels stay scalar until they have SIMD
- * twins; the convolution list is what differs. */
+/* Element-wise kernels are the AVX2 ones (every AVX-512 CPU has AVX2);
+ * data movement stays scalar until it has SIMD twins. */
 static const q8_kernel_table table_avx512vnni = {
   .isa = Q8_ISA_AVX512VNNI,
   .conv = conv_list_avx512vnni,
   .n_conv = sizeof conv_list_avx512vnni / sizeof conv_list_avx512vnni[0],
   .lut = q8_s8_lut__scalar,
   .lut_channels = q8_s8_lut_channels__scalar,
-  .add = q8_s8_add_requant__scalar,
-  .rescale = q8_rescale__scalar,
+  .add = q8_s8_add_requant__avx2,
+  .rescale = q8_rescale__avx2,
   .depth_to_space = q8_s8_depth_to_space__scalar,
   .maxpool = q8_s8_maxpool__scalar,
   .avgpool = q8_s8_avgpool__scalar,

@@ -19,6 +19,11 @@ void q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p,
 /* Generic convolution (groups = 1, padded kw * in_c <= 1024): int16
  * vpmaddwd on widened spans, 16-channel tiles, scalar epilogue. */
 int q8_s8_conv2d_accepts__avx2 (const q8_conv_params *p);
+void q8_s8_add_requant__avx2 (size_t n, const int8_t *a, const int8_t *b,
+                              int8_t *y, const q8_add_params *p);
+void q8_rescale__avx2 (size_t pixels, size_t c, const void *x,
+                       size_t x_stride, void *y, size_t y_stride,
+                       const q8_rescale_params *p);
 size_t q8_s8_conv2d_packed_size__avx2 (const q8_conv_params *p);
 void q8_s8_conv2d_pack__avx2 (const q8_conv_params *p, const int8_t *w,
                               const int32_t *bias, void *packed);

@@ -136,6 +136,58 @@ START_TEST (test_rescale)
 }
 END_TEST
 
+/* Every path equals rule S in exact integers, on contiguous and strided
+ * blocks of every length (SIMD bodies and tails). */
+START_TEST (test_rescale_exact)
+{
+  const q8_kernel_table *k = q8__kernels_for ((q8_isa) _i);
+  if (k == NULL)
+    return;
+  q8_rng rng;
+  q8_rng_seed (&rng, q8_test_seed () + 10);
+  enum { MAX = 300 };
+  uint8_t x[3 * MAX + 64], y[3 * MAX + 64];
+  for (int it = 0; it < 3000; it++) {
+    q8_rescale_params p;
+    p.x_u8 = q8_rng_int (&rng, 0, 1);
+    p.y_u8 = q8_rng_int (&rng, 0, 1);
+    p.x_zp = p.x_u8 ? q8_rng_int (&rng, 0, 255) : q8_rng_int (&rng, -128, 127);
+    p.y_zp = p.y_u8 ? q8_rng_int (&rng, 0, 255) : q8_rng_int (&rng, -128, 127);
+    double m = ldexp (q8_rng_float (&rng, 0.5f, 1.0f), q8_rng_int (&rng, -12,
+                                                                   8));
+    ck_assert (q8__quantize_multiplier_s (m, &p.mult, &p.shift));
+    size_t c = (size_t) q8_rng_int (&rng, 1, 3);
+    size_t pixels = (size_t) q8_rng_int (&rng, 1, MAX / 3);
+    size_t xs = c + (size_t) q8_rng_int (&rng, 0, 1) * 2;
+    size_t ys = c + (size_t) q8_rng_int (&rng, 0, 1);
+    for (size_t i = 0; i < sizeof x; i++)
+      x[i] = (uint8_t) q8_rng_int (&rng, 0, 255);
+    memset (y, 0x5a, sizeof y);
+    k->rescale (pixels, c, x, xs, y, ys, &p);
+    for (size_t i = 0; i < pixels; i++)
+      for (size_t j = 0; j < c; j++) {
+        int xv = p.x_u8 ? x[i * xs + j] : (int8_t) x[i * xs + j];
+        int64_t num = (int64_t) (xv - p.x_zp) * p.mult
+                      + ((int64_t) 1 << (p.shift - 1));
+        int64_t q = num >= 0 ? num >> p.shift
+                             : -((-num + ((int64_t) 1 << p.shift) - 1)
+                                 >> p.shift);
+        int64_t want = p.y_zp + q, lo = p.y_u8 ? 0 : -128;
+        int64_t hi = p.y_u8 ? 255 : 127;
+        want = want < lo ? lo : want > hi ? hi : want;
+        int got = p.y_u8 ? y[i * ys + j] : (int8_t) y[i * ys + j];
+        ck_assert_msg (got == want, "it %d px %zu: %d want %lld", it, i, got,
+                       (long long) want);
+      }
+    /* Bytes between and after the pixels are untouched. */
+    for (size_t i = 0; i < pixels; i++)
+      for (size_t j = c; j < ys; j++)
+        ck_assert_int_eq (y[i * ys + j], 0x5a);
+    ck_assert_int_eq (y[pixels * ys], 0x5a);
+  }
+}
+END_TEST
+
 Suite *
 q8_test_suite (void)
 {
@@ -145,6 +197,7 @@ q8_test_suite (void)
   tcase_add_loop_test (tc, test_d2s_random, 0, Q8_ISA_COUNT);
   tcase_add_loop_test (tc, test_lut, 0, Q8_ISA_COUNT);
   tcase_add_loop_test (tc, test_rescale, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_rescale_exact, 0, Q8_ISA_COUNT);
   suite_add_tcase (s, tc);
   return s;
 }
