@@ -16,6 +16,7 @@ if [ ! -f "$dir/build.ninja" ]; then
     --buildtype=debugoptimized
 fi
 meson compile -C "$dir"
+dir=$(cd "$dir" && pwd)   # the fuzzers run from a scratch directory
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 work=$(mktemp -d)
