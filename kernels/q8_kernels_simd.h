@@ -21,6 +21,8 @@ void q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p,
 int q8_s8_conv2d_accepts__avx2 (const q8_conv_params *p);
 void q8_s8_add_requant__avx2 (size_t n, const int8_t *a, const int8_t *b,
                               int8_t *y, const q8_add_params *p);
+void q8_s8_resize__avx2 (const q8_resize_params *p, const int8_t *in,
+                         int8_t *out, int32_t y0, int32_t y1);
 void q8_rescale__avx2 (size_t pixels, size_t c, const void *x,
                        size_t x_stride, void *y, size_t y_stride,
                        const q8_rescale_params *p);

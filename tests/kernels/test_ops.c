@@ -385,6 +385,52 @@ START_TEST (test_resize_random)
 }
 END_TEST
 
+/* Every path equals the scalar reference bit for bit, including rows wide
+ * enough for SIMD bodies and tails, one channel (the SIMD case) and
+ * multipliers far outside what a sane model has (saturation). */
+START_TEST (test_resize_exact)
+{
+  const q8_kernel_table *k = q8__kernels_for ((q8_isa) _i);
+  if (k == NULL)
+    return;
+  q8_rng rng;
+  q8_rng_seed (&rng, q8_test_seed () + 3);
+  static int32_t tab[3][64 * 16];
+  for (int it = 0; it < 400; it++) {
+    int h = q8_rng_int (&rng, 1, 6), w = q8_rng_int (&rng, 1, 64);
+    int c = q8_rng_int (&rng, 0, 3) ? 1 : q8_rng_int (&rng, 2, 5);
+    int fh = q8_rng_int (&rng, 1, 16), fw = q8_rng_int (&rng, 1, 16);
+    q8_resize_params p = { h, w, c, fh, fw, Q8_RESIZE_BILINEAR,
+                           q8_rng_int (&rng, 0, 1),
+                           q8_rng_int (&rng, -128, 127),
+                           q8_rng_int (&rng, -128, 127), 0, 0, 0, 0, 0 };
+    double m = ldexp (q8_rng_float (&rng, 0.5f, 1.0f),
+                      it % 5 == 0 ? q8_rng_int (&rng, 0, 29)
+                                  : q8_rng_int (&rng, -14, -4));
+    ck_assert (q8__quantize_multiplier_r (m, &p.mult, &p.shift));
+    for (int ox = 0; ox < w * fw; ox++)
+      q8_resize_taps (ox, fw, w, p.coord, &tab[0][ox], &tab[1][ox],
+                      &tab[2][ox]);
+    p.col0 = tab[0];
+    p.col1 = tab[1];
+    p.colw = tab[2];
+    size_t isz = (size_t) h * w * c, osz = isz * fh * fw;
+    int8_t *in = malloc (isz + Q8_EXTRA_BYTES), *a = malloc (osz);
+    int8_t *b = malloc (osz);
+    q8_rng_fill_s8 (&rng, in, isz + Q8_EXTRA_BYTES, -128, 127);
+    int split = q8_rng_int (&rng, 0, h * fh);
+    k->resize (&p, in, a, 0, split);
+    k->resize (&p, in, a, split, h * fh);
+    q8_s8_resize__scalar (&p, in, b, 0, h * fh);
+    ck_assert_msg (memcmp (a, b, osz) == 0, "it %d: %dx%dx%d x%dx%d m %g", it,
+                   w, h, c, fw, fh, m);
+    free (in);
+    free (a);
+    free (b);
+  }
+}
+END_TEST
+
 /* ---- the ops through builder, loader and plan ---------------------------- */
 
 typedef struct {
@@ -662,6 +708,7 @@ q8_test_suite (void)
   tcase_add_loop_test (tc, test_pool_random, 0, Q8_ISA_COUNT);
   tcase_add_loop_test (tc, test_resize_hand, 0, Q8_ISA_COUNT);
   tcase_add_loop_test (tc, test_resize_random, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_resize_exact, 0, Q8_ISA_COUNT);
   suite_add_tcase (s, tc);
   tc = tcase_create ("ops");
   tcase_add_test (tc, test_op_pool_shapes);
