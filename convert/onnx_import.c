@@ -541,6 +541,46 @@ reshape_dims (importer *im, const cv_tensor *x, const cv_tensor *shape,
   return Q8_OK;
 }
 
+/* Scale and zero point of a QuantizeLinear or DequantizeLinear on a
+ * constant: tensors s and z (z < 0: absent), ns values each, per tensor or
+ * along axis ax; inner is the element run of one index along ax. */
+typedef struct {
+  int s, z;
+  int64_t ax, ns, inner;
+} const_qparams;
+
+static q8_status
+read_const_qparams (importer *im, int x, const_qparams *q)
+{
+  const cv_graph *g = im->g;
+  q->s = in_tensor (im, 1);
+  q->z = in_tensor (im, 2);
+  if (q->s < 0)
+    return node_err (im, Q8_EOP, "has no scale");
+  const cv_tensor *X = &g->t[x];
+  q->ax = attr_int (im->node, "axis", 1);
+  if (q->ax < 0)
+    q->ax += X->rank;
+  q->ns = cv_numel (&g->t[q->s]);
+  if (q->ns > 1 && (q->ax < 0 || q->ax >= X->rank || X->dims[q->ax] != q->ns
+                    || (q->z >= 0 && cv_numel (&g->t[q->z]) != q->ns)))
+    return node_err (im, Q8_ESHAPE, "%lld scales do not match axis %lld",
+                     (long long) q->ns, (long long) q->ax);
+  if (q->ns < 1 || (q->z >= 0 && cv_numel (&g->t[q->z]) < 1))
+    return node_err (im, Q8_ESHAPE, "empty scale or zero point");
+  q->inner = 1;
+  for (int i = (int) q->ax + 1; i < X->rank; i++)
+    q->inner *= X->dims[i];
+  return Q8_OK;
+}
+
+/* Which scale and zero point element i of X takes. */
+static inline int64_t
+qparams_index (const const_qparams *q, const cv_tensor *X, int64_t i)
+{
+  return q->ns > 1 ? (i / q->inner) % X->dims[q->ax] : 0;
+}
+
 /* Evaluates the current node if it can be; *done says whether it did. */
 static q8_status
 try_fold (importer *im, bool *done)
@@ -945,42 +985,28 @@ try_fold (importer *im, bool *done)
     /* Float weights quantized inside the graph (PyTorch exports its
      * fake-quantized weights so): folded to the integers, ONNX's rounding
      * (half to even) and saturation, for the DequantizeLinear after it. */
-    int s = in_tensor (im, 1), z = in_tensor (im, 2);
-    if (s < 0)
-      return node_err (im, Q8_EOP, "has no scale");
-    const cv_tensor *X = &g->t[x], *S = &g->t[s];
-    int64_t ax = attr_int (n, "axis", 1);
-    if (ax < 0)
-      ax += X->rank;
-    int64_t ns = cv_numel (S);
-    if (ns > 1 && (ax < 0 || ax >= X->rank || X->dims[ax] != ns
-                   || (z >= 0 && cv_numel (&g->t[z]) != ns)))
-      return node_err (im, Q8_ESHAPE, "%lld scales do not match axis %lld",
-                       (long long) ns, (long long) ax);
-    if (ns < 1 || (z >= 0 && cv_numel (&g->t[z]) < 1))
-      return node_err (im, Q8_ESHAPE, "empty scale or zero point");
+    const_qparams q;
+    q8_status st = read_const_qparams (im, x, &q);
+    if (st < 0)
+      return st;
     /* The zero point's type is the output's; uint8 when absent. */
-    bool s8 = z >= 0
-              && g->t[z].onnx_dtype == ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
+    bool s8 = q.z >= 0
+              && g->t[q.z].onnx_dtype == ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
     double lo = s8 ? -128 : 0, hi = s8 ? 127 : 255;
-    int t = new_const (im, X->rank, X->dims, true);
+    int t = new_const (im, g->t[x].rank, g->t[x].dims, true);
     if (t < 0)
       return Q8_ENOMEM;
-    X = &g->t[x];
-    S = &g->t[s];
+    const cv_tensor *X = &g->t[x];
     g->t[t].onnx_dtype = s8 ? ONNX__TENSOR_PROTO__DATA_TYPE__INT8
                             : ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
-    int64_t inner = 1;
-    for (int i = (int) ax + 1; i < X->rank; i++)
-      inner *= X->dims[i];
     for (int64_t i = 0; i < cv_numel (X); i++) {
-      int64_t c = ns > 1 ? (i / inner) % X->dims[ax] : 0;
-      double sc = S->data[ns > 1 ? c : 0];
-      double zp = z >= 0 ? g->t[z].data[ns > 1 ? c : 0] : 0;
+      int64_t c = qparams_index (&q, X, i);
+      double sc = g->t[q.s].data[c];
+      double zp = q.z >= 0 ? g->t[q.z].data[c] : 0;
       if (!(sc > 0) || !isfinite (sc))
         return node_err (im, Q8_EOP, "scale %g is not positive", sc);
-      double q = nearbyint (X->data[i] / sc) + zp;
-      g->t[t].data[i] = q < lo ? lo : q > hi ? hi : q;
+      double v = nearbyint (X->data[i] / sc) + zp;
+      g->t[t].data[i] = v < lo ? lo : v > hi ? hi : v;
     }
     *done = true;
     return Q8_OK;
@@ -990,48 +1016,34 @@ try_fold (importer *im, bool *done)
     /* Weights of a QDQ model: int8 values, a scale per tensor or per
      * output channel, zero point.  Folded to float, keeping the scales so
      * quantization reproduces the trained integers. */
-    int s = in_tensor (im, 1), z = in_tensor (im, 2);
-    if (s < 0)
-      return node_err (im, Q8_EOP, "has no scale");
-    const cv_tensor *X = &g->t[x], *S = &g->t[s];
-    int64_t ax = attr_int (n, "axis", 1);
-    if (ax < 0)
-      ax += X->rank;
-    int64_t ns = cv_numel (S);
-    if (ns > 1 && (ax < 0 || ax >= X->rank || X->dims[ax] != ns
-                   || (z >= 0 && cv_numel (&g->t[z]) != ns)))
-      return node_err (im, Q8_ESHAPE, "%lld scales do not match axis %lld",
-                       (long long) ns, (long long) ax);
-    if (ns < 1 || (z >= 0 && cv_numel (&g->t[z]) < 1))
-      return node_err (im, Q8_ESHAPE, "empty scale or zero point");
-    int t = new_const (im, X->rank, X->dims, false);
+    const_qparams q;
+    q8_status st = read_const_qparams (im, x, &q);
+    if (st < 0)
+      return st;
+    int t = new_const (im, g->t[x].rank, g->t[x].dims, false);
     if (t < 0)
       return Q8_ENOMEM;
-    X = &g->t[x];
-    S = &g->t[s];
-    const cv_tensor *Z = z >= 0 ? &g->t[z] : NULL;
-    int64_t inner = 1;
-    for (int i = (int) ax + 1; i < X->rank; i++)
-      inner *= X->dims[i];
+    const cv_tensor *X = &g->t[x], *S = &g->t[q.s];
+    const cv_tensor *Z = q.z >= 0 ? &g->t[q.z] : NULL;
     bool zp0 = true;
     for (int64_t i = 0; i < cv_numel (X); i++) {
-      int64_t c = ns > 1 ? (i / inner) % X->dims[ax] : 0;
-      double zp = Z ? Z->data[ns > 1 ? c : 0] : 0;
+      int64_t c = qparams_index (&q, X, i);
+      double zp = Z ? Z->data[c] : 0;
       zp0 = zp0 && zp == 0;
-      g->t[t].data[i] = (X->data[i] - zp) * S->data[ns > 1 ? c : 0];
+      g->t[t].data[i] = (X->data[i] - zp) * S->data[c];
     }
-    if (zp0 && (ns == 1 || ax == 0) && X->rank >= 1) {
+    if (zp0 && (q.ns == 1 || q.ax == 0) && X->rank >= 1) {
       cv_tensor *T = &g->t[t];
       T->n_w_scales = (int) T->dims[0];
       T->w_scales = malloc ((size_t) T->n_w_scales * sizeof (double));
       if (!T->w_scales)
         return Q8_ENOMEM;
       for (int i = 0; i < T->n_w_scales; i++)
-        T->w_scales[i] = S->data[ns > 1 ? i : 0];
+        T->w_scales[i] = S->data[q.ns > 1 ? i : 0];
     } else {
       cv_warn (g, "weights '%s' were quantized with a non-zero zero point "
                "or along axis %lld; q8 requantizes them symmetrically per "
-               "output channel", n->input[0], (long long) ax);
+               "output channel", n->input[0], (long long) q.ax);
     }
     *done = true;
     return Q8_OK;
