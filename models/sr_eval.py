@@ -69,8 +69,7 @@ def picture(args):
     r = args.scale
     y = dict(sr_data.val_images())[args.image]
     hr, lr = sr_data.degrade(y, r)
-    label, path = args.q8[0].split("=", 1) if "=" in args.q8[0] \
-        else ("int8", args.q8[0])
+    path = args.q8[0].split("=", 1)[-1]  # LABEL=MODEL.q8 or MODEL.q8
     with tempfile.TemporaryDirectory() as tmp:
         net = q8_run(args.q8_tool, path, lr, tmp)
     x0, y0, side = (int(v) for v in args.crop.split(","))
