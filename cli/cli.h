@@ -31,6 +31,7 @@ extern const cli_command cli_cmd_info;
 extern const cli_command cli_cmd_run;
 extern const cli_command cli_cmd_bench;
 extern const cli_command cli_cmd_convert, cli_cmd_compare; /* convert/ */
+extern const cli_command cli_cmd_teach, cli_cmd_score;     /* convert/ */
 
 /* A long option "--name" (or "--name=VALUE").  With value set, the option
  * takes an argument stored there; otherwise *flag is set to 1. */

@@ -17,6 +17,7 @@ static const cli_command *const commands[] = {
   &cli_cmd_bench,
 #ifdef Q8_HAVE_CONVERT
   &cli_cmd_convert, &cli_cmd_compare, /* convert/cmd_convert.c */
+  &cli_cmd_teach, &cli_cmd_score,     /* convert/cmd_teach.c */
 #endif
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -29,6 +29,7 @@
 
 #include "cv.h"
 #include "npy.h"
+#include "source.h"
 #include "q8_internal.h"
 #ifdef Q8_CONVERT_HAVE_GST
 #include "media.h"
@@ -63,6 +64,10 @@ const char cv_convert_usage[] =
   "  --name NAME           the model's human name (metadata)\n"
   "  --colorspace C        input.colorspace metadata: y-bt601, rgb, gray\n"
   "                        (default y-bt601 for 1-channel super-resolution)\n"
+  "  --meta KEY=VALUE      add metadata (repeatable): an integer, a number\n"
+  "                        or a string as VALUE reads; e.g.\n"
+  "                        --meta anomaly.method=gaussian\n"
+  "                        --meta input.width=256 (core/FORMAT.md keys)\n"
   "  --report FILE.json    save the error report as JSON\n"
   "  -q, --quiet           no progress bar and no report on stdout\n";
 
@@ -73,6 +78,8 @@ typedef struct {
   bool per_tensor, float_io, quiet;
   long max_frames;
   int in_w, in_h;
+  const char *meta[64];  /* KEY=VALUE */
+  int n_meta;
 } options;
 
 static int
@@ -154,6 +161,15 @@ parse_args (int argc, char **argv, options *o)
     } else if (TAKES ("--colorspace")) {
       o->colorspace = v;
       i++;
+    } else if (TAKES ("--meta")) {
+      const char *eq = strchr (v, '=');
+      if (eq == NULL || eq == v || (size_t) (eq - v) > 255)
+        return fail ("--meta '%s': KEY=VALUE", v) + 1;
+      if (o->n_meta == (int) (sizeof o->meta / sizeof o->meta[0]))
+        return fail ("--meta: at most %zu entries",
+                     sizeof o->meta / sizeof o->meta[0]) + 1;
+      o->meta[o->n_meta++] = v;
+      i++;
     } else if (TAKES ("--report")) {
       o->report = v;
       i++;
@@ -179,6 +195,34 @@ parse_args (int argc, char **argv, options *o)
   return -1;
 }
 
+/* --meta KEY=VALUE: an int if VALUE reads as one, else a float if it
+ * reads as a finite number, else a string. */
+static int
+add_user_meta (q8_builder *b, const char *kv)
+{
+  const char *eq = strchr (kv, '=');
+  char key[256];
+  memcpy (key, kv, (size_t) (eq - kv));
+  key[eq - kv] = '\0';
+  const char *v = eq + 1;
+  char *end;
+  q8_status st;
+  errno = 0;
+  long long iv = strtoll (v, &end, 10);
+  if (*v != '\0' && *end == '\0' && errno == 0) {
+    st = q8_builder_meta_int (b, key, iv);
+  } else {
+    double fv = strtod (v, &end);
+    if (*v != '\0' && *end == '\0' && isfinite (fv))
+      st = q8_builder_meta_float (b, key, fv);
+    else
+      st = q8_builder_meta_string (b, key, v);
+  }
+  if (st != Q8_OK)
+    return fail ("--meta '%s': %s", kv, q8_status_str (st));
+  return 0;
+}
+
 static void *
 read_whole (const char *path, size_t *size)
 {
@@ -200,239 +244,6 @@ read_whole (const char *path, size_t *size)
   return buf;
 }
 
-/* ---------------------------------------------------------------- */
-/* Calibration data                                                  */
-/* ---------------------------------------------------------------- */
-
-/* The calibration set: .npy files (one frame each), images and videos
- * (decoded by GStreamer, media.c), from a directory or one file, at most
- * max frames.  Iterated once per pass. */
-typedef struct {
-  char **paths;
-  int n;
-  long max;
-  int c, w, h;        /* the frames' shape once known */
-  int idx;            /* next path */
-  long frames;        /* frames given in this pass */
-#ifdef Q8_CONVERT_HAVE_GST
-  cv_media *media;    /* the open image or video */
-#endif
-} source;
-
-static int
-cmp_str (const void *a, const void *b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-static bool
-has_ext (const char *name, const char *ext)
-{
-  size_t n = strlen (name), e = strlen (ext);
-  return n > e && strcasecmp (name + n - e, ext) == 0;
-}
-
-static bool
-is_npy (const char *path)
-{
-  return has_ext (path, ".npy");
-}
-
-static void
-source_close (source *s)
-{
-#ifdef Q8_CONVERT_HAVE_GST
-  cv_media_close (s->media);
-  s->media = NULL;
-#endif
-  for (int i = 0; i < s->n; i++)
-    free (s->paths[i]);
-  free (s->paths);
-  memset (s, 0, sizeof *s);
-}
-
-static int
-source_open (source *s, const char *path, long max)
-{
-  memset (s, 0, sizeof *s);
-  s->max = max;
-  struct stat sb;
-  if (stat (path, &sb) != 0)
-    return fail ("--calib %s: %s", path, strerror (errno));
-  if (!S_ISDIR (sb.st_mode)) {
-    s->paths = malloc (sizeof (char *));
-    s->paths[0] = cv_strdup (path);
-    s->n = 1;
-    return 0;
-  }
-  DIR *d = opendir (path);
-  if (!d)
-    return fail ("--calib %s: %s", path, strerror (errno));
-  struct dirent *e;
-  int cap = 0;
-  while ((e = readdir (d))) {
-    if (!is_npy (e->d_name) && !has_ext (e->d_name, ".png")
-        && !has_ext (e->d_name, ".jpg") && !has_ext (e->d_name, ".jpeg"))
-      continue;
-    if (s->n == cap) {
-      cap = cap ? 2 * cap : 64;
-      s->paths = realloc (s->paths, (size_t) cap * sizeof (char *));
-    }
-    char *p = malloc (strlen (path) + strlen (e->d_name) + 2);
-    sprintf (p, "%s/%s", path, e->d_name);
-    s->paths[s->n++] = p;
-  }
-  closedir (d);
-  if (s->n == 0)
-    return fail ("--calib %s: no .npy, .png or .jpg files in the directory",
-                 path);
-  qsort (s->paths, (size_t) s->n, sizeof (char *), cmp_str);
-  return 0;
-}
-
-/* The first frame's size (for models with dynamic H and W). */
-static int
-source_first_size (source *s, int *w, int *h)
-{
-  char err[512];
-  const char *p = s->paths[0];
-  if (is_npy (p)) {
-    npy_array a;
-    if (npy_read_file (p, &a, err, sizeof err) < 0)
-      return fail ("%s", err);
-    int ok = a.ndim >= 2;
-    if (ok) {
-      /* float [.., H, W] or uint8 [H, W, (C)] */
-      *h = (int) (a.dtype == NPY_F32 ? a.shape[a.ndim - 2] : a.shape[0]);
-      *w = (int) (a.dtype == NPY_F32 ? a.shape[a.ndim - 1] : a.shape[1]);
-    }
-    npy_free (&a);
-    return ok ? 0 : fail ("%s: not an image-shaped array", p);
-  }
-#ifdef Q8_CONVERT_HAVE_GST
-  if (cv_media_probe (p, w, h, err, sizeof err) < 0)
-    return fail ("%s", err);
-  return 0;
-#else
-  return fail ("%s: this q8 was built without GStreamer; give .npy files",
-               p);
-#endif
-}
-
-/* Reads one .npy sample as NCHW float with s->c channels. */
-static float *
-read_npy (const source *s, const char *path)
-{
-  npy_array a;
-  char err[256];
-  int c = s->c, h = 0, w = 0;
-  if (npy_read_file (path, &a, err, sizeof err) < 0) {
-    fail ("%s", err);
-    return NULL;
-  }
-  size_t dims[4] = { 1, 1, 1, 1 };
-  float *out = NULL;
-  if (a.dtype == NPY_F32) {
-    /* [H,W], [C,H,W] or [1,C,H,W] */
-    for (int i = 0; i < a.ndim; i++)
-      dims[4 - a.ndim + i] = a.shape[i];
-    if (a.ndim < 2 || dims[0] != 1 || (int) dims[1] != c) {
-      fail ("%s: a float32 array of %d dimensions with %zu channels; the "
-            "model takes [1, %d, H, W]", path, a.ndim, dims[1], c);
-      goto out;
-    }
-    h = (int) dims[2];
-    w = (int) dims[3];
-    out = a.data;
-    a.data = NULL;
-  } else {
-    /* uint8 [H, W] or [H, W, C] images: pixel / 255, to NCHW */
-    int fc = a.ndim == 3 ? (int) a.shape[2] : 1;
-    if ((a.ndim != 2 && a.ndim != 3) || fc != c) {
-      fail ("%s: uint8 images must be [H, W] or [H, W, %d]", path, c);
-      goto out;
-    }
-    h = (int) a.shape[0];
-    w = (int) a.shape[1];
-    out = malloc (a.count * sizeof (float));
-    const uint8_t *p = a.data;
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++)
-        for (int k = 0; k < c; k++)
-          out[((size_t) k * h + y) * w + x] =
-            p[((size_t) y * w + x) * c + k] / 255.0f;
-  }
-  if (h != s->h || w != s->w) {
-    fail ("%s: %dx%d; the model is imported at %dx%d (every .npy sample "
-          "must have that size)", path, w, h, s->w, s->h);
-    free (out);
-    out = NULL;
-  }
-out:
-  npy_free (&a);
-  return out;
-}
-
-static void
-source_rewind (source *s)
-{
-#ifdef Q8_CONVERT_HAVE_GST
-  cv_media_close (s->media);
-  s->media = NULL;
-#endif
-  s->idx = 0;
-  s->frames = 0;
-}
-
-/* The next frame into *out (malloc'ed, c x h x w): 1, 0 at the end, -1 on
- * an error (printed). */
-static int
-source_next (source *s, float **out)
-{
-  *out = NULL;
-  if (s->frames >= s->max)
-    return 0;
-  for (;;) {
-#ifdef Q8_CONVERT_HAVE_GST
-    if (s->media) {
-      char err[512];
-      float *f = malloc ((size_t) s->c * s->h * s->w * sizeof (float));
-      int r = f ? cv_media_next (s->media, f, err, sizeof err) : -1;
-      if (r == 1) {
-        *out = f;
-        s->frames++;
-        return 1;
-      }
-      free (f);
-      cv_media_close (s->media);
-      s->media = NULL;
-      if (r < 0)
-        return fail ("%s: %s", s->paths[s->idx - 1], err);
-      continue;
-    }
-#endif
-    if (s->idx >= s->n)
-      return 0;
-    const char *p = s->paths[s->idx++];
-    if (is_npy (p)) {
-      *out = read_npy (s, p);
-      if (!*out)
-        return -1;
-      s->frames++;
-      return 1;
-    }
-#ifdef Q8_CONVERT_HAVE_GST
-    char err[512];
-    s->media = cv_media_open (p, s->c, s->w, s->h, err, sizeof err);
-    if (!s->media)
-      return fail ("%s", err);
-#else
-    return fail ("%s: this q8 was built without GStreamer; give .npy files",
-                 p);
-#endif
-  }
-}
-
 static void
 progress (bool show, const char *what, int done, int total, time_t t0)
 {
@@ -447,7 +258,7 @@ progress (bool show, const char *what, int done, int total, time_t t0)
 /* Runs every frame of src through the float graph, its fake-quantized
  * emulation and the q8 plan, into rep.  0, or -1 after printing why. */
 static int
-measure (const cv_graph *g, q8_plan *plan, source *src, bool per_tensor,
+measure (const cv_graph *g, q8_plan *plan, cv_source *src, bool per_tensor,
          bool u8_output, bool show, cv_report *rep)
 {
   char err[512];
@@ -457,8 +268,8 @@ measure (const cv_graph *g, q8_plan *plan, source *src, bool per_tensor,
   float *x = NULL, *qout = NULL;
   int rc = -1, r;
   time_t t0 = time (NULL);
-  source_rewind (src);
-  while ((r = source_next (src, &x)) == 1) {
+  cv_source_rewind (src);
+  while ((r = cv_source_next (src, &x)) == 1) {
     const float *ins[1] = { x };
     cv_values vf, vq;
     if (cv_execute (g, ins, NULL, &vf, err, sizeof err) < 0) {
@@ -522,7 +333,7 @@ q8_cli_convert (int argc, char **argv)
   q8_model *model = NULL;
   q8_plan *plan = NULL;
   float *x = NULL;
-  source src = { 0 };
+  cv_source src = { 0 };
   bool have_calib = false;
   rc = 1;
   bool show = !o.quiet && isatty (2);
@@ -533,7 +344,7 @@ q8_cli_convert (int argc, char **argv)
     goto out;
   }
   if (o.calib) {
-    if (source_open (&src, o.calib, o.max_frames))
+    if (cv_source_open (&src, o.calib, o.max_frames))
       goto out;
     have_calib = true;
   }
@@ -543,7 +354,7 @@ q8_cli_convert (int argc, char **argv)
   int h = o.in_h, w = o.in_w;
   q8_status st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
   if (st == Q8_ESHAPE && have_calib && h == 0) {
-    if (source_first_size (&src, &w, &h))
+    if (cv_source_first_size (&src, &w, &h))
       goto out;
     st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
   }
@@ -575,9 +386,9 @@ q8_cli_convert (int argc, char **argv)
     goto oom;
   time_t t0 = time (NULL);
   for (int pass = 0; pass < 2 && have_calib; pass++) {
-    source_rewind (&src);
+    cv_source_rewind (&src);
     int r;
-    while ((r = source_next (&src, &x)) == 1) {
+    while ((r = cv_source_next (&src, &x)) == 1) {
       const float *ins[1] = { x };
       cv_values v;
       if (cv_execute (g, ins, NULL, &v, err, sizeof err) < 0) {
@@ -645,6 +456,9 @@ q8_cli_convert (int argc, char **argv)
     q8_builder_meta_string (b, "calibration.source", o.calib);
   q8_builder_meta_string (b, "quantization.weights",
                           o.per_tensor ? "per-tensor" : "per-channel");
+  for (int i = 0; i < o.n_meta; i++)
+    if (add_user_meta (b, o.meta[i]) != 0)
+      goto out;
   if ((st = q8_builder_write (b, &q8data, &q8_size, err, sizeof err)) < 0) {
     fail ("cannot build the .q8 model: %s", err);
     goto out;
@@ -703,7 +517,7 @@ out:
   cv_report_free (rep);
   cv_calib_free (cal);
   cv_graph_free (g);
-  source_close (&src);
+  cv_source_close (&src);
   free (onnx);
   free (x);
   return rc;
@@ -794,7 +608,7 @@ q8_cli_compare (int argc, char **argv)
   q8_model *model = NULL;
   q8_plan *plan = NULL;
   cv_report *rep = NULL;
-  source src = { 0 };
+  cv_source src = { 0 };
   bool show = !quiet && isatty (2);
 
   if (!(onnx = read_whole (onnx_path, &onnx_size))) {
@@ -809,11 +623,11 @@ q8_cli_compare (int argc, char **argv)
     fail ("%s: %s", q8_path, err);
     goto out;
   }
-  if (source_open (&src, data, max))
+  if (cv_source_open (&src, data, max))
     goto out;
   q8_status st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
   if (st == Q8_ESHAPE && h == 0) {
-    if (source_first_size (&src, &w, &h))
+    if (cv_source_first_size (&src, &w, &h))
       goto out;
     st = cv_import_onnx (onnx, onnx_size, h, w, &g, err, sizeof err);
   }
@@ -891,7 +705,7 @@ out:
   q8_model_free (model);
   cv_report_free (rep);
   cv_graph_free (g);
-  source_close (&src);
+  cv_source_close (&src);
   free (onnx);
   free (q8data);
   return rc;

@@ -436,3 +436,89 @@ q8_builder_write_file (q8_builder *b, const char *path, char *err, size_t es)
   free (data);
   return st;
 }
+
+/* ---- copying a loaded model ---------------------------------------------- */
+
+static bool
+has_prefix (const char *s, const char *prefix)
+{
+  return prefix != NULL && prefix[0] != '\0'
+         && strncmp (s, prefix, strlen (prefix)) == 0;
+}
+
+q8_builder *
+q8_builder_from_model (const q8_model *m, const char *drop_prefix)
+{
+  if (m == NULL)
+    return NULL;
+  q8_builder *b = q8_builder_new ();
+  uint32_t *map = calloc (m->n_tensors, sizeof *map);
+  bool *used = calloc (m->n_tensors, sizeof *used);
+  if (b == NULL || map == NULL || used == NULL)
+    goto fail;
+
+  /* A constant is dropped only if nothing refers to it. */
+  for (uint32_t i = 0; i < m->n_ops; i++)
+    for (int j = 0; j < m->ops[i].n_inputs; j++)
+      if (m->ops[i].inputs[j] != Q8_NO_TENSOR)
+        used[m->ops[i].inputs[j]] = true;
+  for (uint32_t i = 0; i < m->n_tensors; i++) {
+    const q8__tensor *t = &m->tensors[i];
+    int64_t r;
+    map[i] = Q8_NO_TENSOR;
+    if (t->is_const && !used[i] && has_prefix (t->name, drop_prefix))
+      continue;
+    if (t->is_const)
+      r = q8_builder_add_const (b, t->name, t->dtype, t->rank, t->dims,
+                                t->data, t->scale, t->zero_point,
+                                t->channel_scales);
+    else
+      r = q8_builder_add_activation (b, t->name, t->dtype, t->dims[3],
+                                     t->scale, t->zero_point);
+    if (r < 0)
+      goto fail;
+    map[i] = (uint32_t) r;
+  }
+  for (uint32_t i = 0; i < m->n_ops; i++) {
+    const q8__op *op = &m->ops[i];
+    uint32_t in[Q8_MAX_OP_INPUTS], out[Q8_MAX_OP_OUTPUTS];
+    for (int j = 0; j < op->n_inputs; j++)
+      in[j] = op->inputs[j] == Q8_NO_TENSOR ? Q8_NO_TENSOR
+                                            : map[op->inputs[j]];
+    for (int j = 0; j < op->n_outputs; j++)
+      out[j] = map[op->outputs[j]];
+    if (q8_builder_add_op (b, op->type, op->n_inputs, in, op->n_outputs, out,
+                           op->params, Q8_MAX_OP_PARAMS)
+        < 0)
+      goto fail;
+  }
+  for (uint32_t i = 0; i < m->n_inputs; i++)
+    if (q8_builder_add_input (b, map[m->inputs[i]]) != Q8_OK)
+      goto fail;
+  for (uint32_t i = 0; i < m->n_outputs; i++)
+    if (q8_builder_add_output (b, map[m->outputs[i]]) != Q8_OK)
+      goto fail;
+  for (uint32_t i = 0; i < m->n_meta; i++) {
+    const q8__meta *e = &m->meta[i];
+    q8_status st = Q8_OK;
+    if (has_prefix (e->key, drop_prefix))
+      continue;
+    if (e->type == Q8_META_INT)
+      st = q8_builder_meta_int (b, e->key, e->i);
+    else if (e->type == Q8_META_FLOAT)
+      st = q8_builder_meta_float (b, e->key, e->f);
+    else
+      st = q8_builder_meta_string (b, e->key, e->s);
+    if (st != Q8_OK)
+      goto fail;
+  }
+  free (map);
+  free (used);
+  return b;
+
+fail:
+  free (map);
+  free (used);
+  q8_builder_free (b);
+  return NULL;
+}

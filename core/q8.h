@@ -405,9 +405,97 @@ q8_status q8_builder_write (q8_builder *b, void **data, size_t *size,
 q8_status q8_builder_write_file (q8_builder *b, const char *path, char *err,
                                  size_t err_size);
 
+/* A builder holding a copy of a loaded model: every tensor, op, graph
+ * input and output and metadata entry, except metadata keys that start
+ * with drop_prefix and constants named with it that no op uses (NULL or
+ * "" drops nothing).  Tools use it to add to a model and write it anew
+ * (q8 teach adds a scene's statistics).  NULL if out of memory. */
+q8_builder *q8_builder_from_model (const q8_model *model,
+                                   const char *drop_prefix);
+
 /* CRC-32 (ISO-HDLC / zlib polynomial) of size bytes, continuing from crc
  * (start with 0).  Exposed for tools and tests that patch model files. */
 uint32_t q8_crc32 (uint32_t crc, const void *data, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Anomaly detection by normal statistics (core/anomaly.c)             */
+/* ------------------------------------------------------------------ */
+
+/* A feature anomaly model (metadata "task" = "anomaly", "anomaly.method"
+ * = "gaussian", fixed "input.width" x "input.height") maps a frame to a
+ * feature map F of gh x gw cells with C channels: its output 0.  Taught
+ * on normal frames of a scene, it also carries, per cell and channel, the
+ * mean and variance of F (constants "anomaly.mean" and "anomaly.var",
+ * F32 [gh, gw, C]) and the calibrated "anomaly.threshold".  A frame is
+ * then scored, with f the dequantized output 0:
+ *
+ *   d(y, x) = 1/C * sum_c (f[y, x, c] - mean[y, x, c])^2 / var[y, x, c]
+ *   map(y, x) = mean of d over the 3x3 cells around (y, x) inside the grid
+ *   score = max over cells of map
+ *
+ * so that normal cells score about 1.  Teaching estimates the variance
+ * with shrinkage towards the channel's variance over the whole grid (few
+ * frames give noisy per-cell variances) and a floor of one quantization
+ * step squared:
+ *
+ *   var = (n * var_cell + k * var_channel) / (n + k) + scale^2
+ *
+ * and sets the threshold from the leave-one-out scores of the teaching
+ * frames (each frame scored against the statistics of the others, which
+ * the sums give exactly), so it is not biased low by scoring frames on
+ * statistics that contain them. */
+
+typedef struct {
+  int shrink;       /* k above; default 8 */
+  double quantile;  /* of the leave-one-out frame scores; default 1 (max) */
+  double margin;    /* threshold = quantile score * margin; default 1.25 */
+} q8_teach_params;
+
+/* The defaults above. */
+void q8_teach_params_init (q8_teach_params *params);
+
+typedef struct q8_teacher q8_teacher;
+
+/* Starts teaching model (planned in plan at its input size) on up to
+ * max_frames frames (2..100000).  Allocates max_frames * gh * gw * C
+ * bytes here, nothing later.  Q8_EMETA if the model is not a feature
+ * anomaly model. */
+q8_status q8_teacher_create (const q8_model *model, const q8_plan *plan,
+                             int max_frames, q8_teacher **teacher,
+                             char *err, size_t err_size);
+/* Adds the plan's current output 0 (after q8_run ()) as a normal frame;
+ * Q8_ETOOBIG once max_frames are held.  Allocates nothing. */
+q8_status q8_teacher_add (q8_teacher *teacher, const q8_plan *plan);
+int q8_teacher_frames (const q8_teacher *teacher);
+/* Computes the statistics and the threshold and writes the taught model
+ * (model, less any earlier statistics, plus the new ones) as .q8 bytes in
+ * *data (malloc'ed; the caller frees).  Needs at least 2 frames.  params
+ * may be NULL for the defaults; *threshold (may be NULL) gets the
+ * threshold. */
+q8_status q8_teacher_finish (const q8_teacher *teacher, const q8_model *model,
+                             const q8_teach_params *params, void **data,
+                             size_t *size, double *threshold, char *err,
+                             size_t err_size);
+void q8_teacher_free (q8_teacher *teacher);
+
+typedef struct q8_scorer q8_scorer;
+
+/* Prepares scoring plan's output 0 with a taught model's statistics.
+ * Q8_ENOTFOUND if the model has none (it needs teaching), Q8_ESHAPE if
+ * they do not match the plan's feature map, Q8_ETENSOR if a value is not
+ * finite or a variance not positive. */
+q8_status q8_scorer_create (const q8_model *model, const q8_plan *plan,
+                            q8_scorer **scorer, char *err, size_t err_size);
+/* Scores the plan's current output 0: the frame score into *score and, if
+ * map is not NULL, the gh x gw cell map (row-major) into map.  Allocates
+ * nothing. */
+q8_status q8_scorer_run (q8_scorer *scorer, const q8_plan *plan,
+                         float *map, double *score);
+void q8_scorer_free (q8_scorer *scorer);
+
+/* Non-zero if model is a feature anomaly model ("anomaly.method" =
+ * "gaussian"), taught or not. */
+int q8_model_is_gaussian_anomaly (const q8_model *model);
 
 /* ------------------------------------------------------------------ */
 /* CPU paths                                                           */
