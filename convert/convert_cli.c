@@ -60,7 +60,9 @@ const char cv_convert_usage[] =
   "                        q8_plan_set_input_f32) instead of 8-bit pixels\n"
   "  --task T              super-resolution, anomaly or generic (default:\n"
   "                        super-resolution when the output is an integer\n"
-  "                        multiple of the input size, else generic)\n"
+  "                        multiple of the input size, else generic).\n"
+  "                        anomaly keeps the outputs on their own int8\n"
+  "                        grid (features or maps, not pixels)\n"
   "  --name NAME           the model's human name (metadata)\n"
   "  --colorspace C        input.colorspace metadata: y-bt601, rgb, gray\n"
   "                        (default y-bt601 for 1-channel super-resolution)\n"
@@ -410,8 +412,12 @@ q8_cli_convert (int argc, char **argv)
       fprintf (stderr, "\n");
   }
   cv_calib_finish (cal, g);
+  /* An anomaly model's outputs are features or maps, not pixels: they
+   * keep their own calibrated int8 grid. */
+  const bool pixel_out = !o.float_io
+                         && !(o.task != NULL && !strcmp (o.task, "anomaly"));
   cv_quant_opts qo = { .per_tensor = o.per_tensor, .u8_input = !o.float_io,
-                       .u8_output = !o.float_io };
+                       .u8_output = pixel_out };
   if ((st = cv_quant_finalize (g, &qo, err, sizeof err)) < 0) {
     fail ("%s%s", err, have_calib ? "" : " (give --calib data)");
     goto out;
@@ -491,13 +497,13 @@ q8_cli_convert (int argc, char **argv)
     goto out;
   }
   if (have_calib
-      && measure (g, plan, &src, o.per_tensor, !o.float_io, show, rep) < 0)
+      && measure (g, plan, &src, o.per_tensor, pixel_out, show, rep) < 0)
     goto out;
   cv_report_info info = {
     .onnx_path = o.onnx, .q8_path = o.out,
     .method = have_calib ? cv_calib_method_name (o.method) : "imported",
     .calib_source = o.calib, .onnx_bytes = onnx_size, .q8_bytes = q8_size,
-    .psnr = !o.float_io, .warnings = g->warnings,
+    .psnr = pixel_out, .warnings = g->warnings,
   };
   if (!o.quiet)
     cv_report_print (rep, &info, stdout);

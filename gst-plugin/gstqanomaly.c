@@ -21,6 +21,23 @@
  * maximum and the anomalous region the bounding box of the map cells above
  * `threshold` (by default the model's calibrated `anomaly.threshold`).
  *
+ * ## Teaching on site
+ *
+ * The built-in model (and any model with metadata `anomaly.method` =
+ * `gaussian`) is a feature network that learns what normal looks like on
+ * site: it has no anomaly map of its own but a map of local features, and
+ * qanomaly learns their per-cell mean and variance from the first
+ * `teach-frames` analysed frames (or, after the `teach` action signal, from
+ * the next ones), chooses the threshold from those normal frames, and from
+ * then on scores each frame by its cells' standardized distance from
+ * normal (core/anomaly.c; `q8 teach` does the same offline).  With `scene`
+ * set, the taught model is saved to that file, and loaded from it on the
+ * next start instead of teaching again.  Teaching frames are not scored;
+ * when teaching ends qanomaly posts an element message `qanomaly-taught`
+ * with `frames` (guint), `threshold` (gdouble) and `scene` (gchararray,
+ * the file written or NULL).  A change of the input size during teaching
+ * restarts it.
+ *
  * For every analysed frame (or only anomalous ones, see `message-on`)
  * qanomaly posts an element message named `qanomaly` with the fields
  *
@@ -39,6 +56,10 @@
  *
  * ## Example launch lines
  * |[
+ * gst-launch-1.0 -m v4l2src ! qanomaly overlay=true ! videoconvert ! \
+ *     autovideosink
+ * gst-launch-1.0 -m v4l2src ! qanomaly scene=/var/lib/line3.q8 \
+ *     teach-frames=100 ! fakesink
  * gst-launch-1.0 -m v4l2src ! qanomaly model=parts.q8 overlay=true ! \
  *     videoconvert ! autovideosink
  * gst-launch-1.0 videotestsrc ! qanomaly model=parts.q8 interval=5 ! \
@@ -72,7 +93,18 @@ enum
   PROP_OVERLAY,
   PROP_ROI,
   PROP_MESSAGE_ON,
+  PROP_TEACH_FRAMES,
+  PROP_SCENE,
+  PROP_TEACHING,
 };
+
+enum
+{
+  SIGNAL_TEACH,
+  LAST_SIGNAL,
+};
+
+static guint gst_qanomaly_signals[LAST_SIGNAL];
 
 #define DEFAULT_MODEL NULL
 #define DEFAULT_THREADS 0
@@ -82,6 +114,9 @@ enum
 #define DEFAULT_OVERLAY FALSE
 #define DEFAULT_ROI NULL
 #define DEFAULT_MESSAGE_ON GST_QANOMALY_MESSAGE_ON_ALL
+#define DEFAULT_TEACH_FRAMES 50
+#define MAX_TEACH_FRAMES 100000
+#define DEFAULT_SCENE NULL
 
 /* A model without "anomaly.threshold". */
 #define FALLBACK_THRESHOLD 0.5
@@ -164,7 +199,8 @@ gst_qanomaly_check_model (GstQAnomaly *self, const q8_model *model,
   }
   q8_model_input_info (model, 0, &in);
   q8_model_output_info (model, 0, &out);
-  if (in.c != 1 || out.c != 1) {
+  self->gaussian = q8_model_is_gaussian_anomaly (model);
+  if (in.c != 1 || (out.c != 1 && !self->gaussian)) {
     g_snprintf (err, err_size, "its input has %d channels and its map %d, "
         "qanomaly runs luma models with a 1-channel map (1 and 1)",
         (int) in.c, (int) out.c);
@@ -176,6 +212,11 @@ gst_qanomaly_check_model (GstQAnomaly *self, const q8_model *model,
           == 0)) {
     g_snprintf (err, err_size, "its input size %" G_GINT64_FORMAT "x%"
         G_GINT64_FORMAT " is invalid", w, h);
+    return FALSE;
+  }
+  if (self->gaussian && w == 0) {
+    g_snprintf (err, err_size, "a feature model (anomaly.method gaussian) "
+        "needs a fixed input.width and input.height");
     return FALSE;
   }
   self->model_width = (gint) w;
@@ -322,6 +363,136 @@ gst_qanomaly_draw_box (GstVideoFrame *frame, const GstVideoRectangle *r)
   }
 }
 
+/* Starts teaching on the next frames; the teacher's memory is allocated
+ * here, once, not per frame. */
+static gboolean
+gst_qanomaly_teach_start (GstQAnomaly *self)
+{
+  char q8err[256] = "";
+  q8_status st;
+  guint n;
+
+  GST_OBJECT_LOCK (self);
+  n = self->teach_frames;
+  self->teach_requested = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  g_clear_pointer (&self->teacher, q8_teacher_free);
+  st = q8_teacher_create (self->model, self->plan, (int) n, &self->teacher,
+      q8err, sizeof q8err);
+  if (st != Q8_OK) {
+    GST_ELEMENT_ERROR (self, LIBRARY, INIT,
+        ("Cannot teach model \"%s\" on %u frames: %s.", self->model_desc, n,
+            q8_status_str (st)), ("%s", q8err));
+    return FALSE;
+  }
+  self->teach_target = (gint) n;
+  GST_OBJECT_LOCK (self);
+  self->teaching = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  GST_INFO_OBJECT (self, "teaching on the next %u frames", n);
+  return TRUE;
+}
+
+/* Ends teaching: the taught model (with its statistics and threshold)
+ * replaces the running one, is saved to the scene file if one is set, and
+ * a "qanomaly-taught" message says so. */
+static gboolean
+gst_qanomaly_teach_finish (GstQAnomaly *self)
+{
+  void *data = NULL;
+  size_t size = 0;
+  double threshold = 0;
+  char q8err[256] = "";
+  q8_model *taught = NULL;
+  q8_plan *plan = NULL;
+  q8_scorer *scorer = NULL;
+  gchar *scene;
+  gint frames = q8_teacher_frames (self->teacher);
+  q8_status st;
+
+  st = q8_teacher_finish (self->teacher, self->model, NULL, &data, &size,
+      &threshold, q8err, sizeof q8err);
+  if (st == Q8_OK)
+    st = q8_model_load_buffer (data, size, &taught, q8err, sizeof q8err);
+  if (st == Q8_OK)
+    st = q8_plan_create (taught, self->in_w, self->in_h, self->plan_threads,
+        &plan, q8err, sizeof q8err);
+  if (st == Q8_OK)
+    st = q8_scorer_create (taught, plan, &scorer, q8err, sizeof q8err);
+  if (st != Q8_OK) {
+    GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
+        ("Teaching model \"%s\" failed: %s.", self->model_desc,
+            q8_status_str (st)), ("%s", q8err));
+    q8_scorer_free (scorer);
+    q8_plan_free (plan);
+    q8_model_free (taught);
+    free (data);
+    return FALSE;
+  }
+  g_clear_pointer (&self->teacher, q8_teacher_free);
+  q8_scorer_free (self->scorer);
+  q8_plan_free (self->plan);
+  q8_model_free (self->model);
+  self->model = taught;
+  self->plan = plan;
+  self->scorer = scorer;
+  self->model_threshold = threshold;
+
+  GST_OBJECT_LOCK (self);
+  scene = self->scene_path != NULL && *self->scene_path != '\0'
+      ? g_strdup (self->scene_path) : NULL;
+  self->teaching = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  if (scene != NULL) {
+    GError *gerr = NULL;
+    /* g_file_set_contents writes a temporary file and renames it over the
+     * old one, so a reader never sees half a scene. */
+    if (!g_file_set_contents (scene, data, (gssize) size, &gerr)) {
+      GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+          ("Cannot save the taught scene to \"%s\".", scene),
+          ("%s", gerr->message));
+      g_clear_error (&gerr);
+      g_clear_pointer (&scene, g_free);
+    }
+  }
+  free (data);
+  GST_INFO_OBJECT (self, "taught on %d frames, threshold %g", frames,
+      threshold);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("qanomaly-taught",
+              "frames", G_TYPE_UINT, (guint) frames,
+              "threshold", G_TYPE_DOUBLE, threshold,
+              "scene", G_TYPE_STRING, scene, NULL)));
+  g_free (scene);
+  return TRUE;
+}
+
+/* The network has run on a frame of a feature model: a teaching frame
+ * (self->analysed FALSE) or a scored one (the map and score). */
+static gboolean
+gst_qanomaly_gaussian_step (GstQAnomaly *self, gdouble *score)
+{
+  gboolean requested;
+
+  GST_OBJECT_LOCK (self);
+  requested = self->teach_requested;
+  GST_OBJECT_UNLOCK (self);
+  if ((requested || (self->scorer == NULL && self->teacher == NULL))
+      && !gst_qanomaly_teach_start (self))
+    return FALSE;
+  if (self->teacher != NULL) {
+    self->analysed = FALSE;
+    q8_teacher_add (self->teacher, self->plan);
+    if (q8_teacher_frames (self->teacher) >= self->teach_target)
+      return gst_qanomaly_teach_finish (self);
+    return TRUE;
+  }
+  q8_scorer_run (self->scorer, self->plan, self->map, score);
+  return TRUE;
+}
+
 /* Analyses one mapped frame: score, anomalous and region into self and,
  * with overlay, the box drawn into the frame. */
 static GstFlowReturn
@@ -338,16 +509,24 @@ gst_qanomaly_transform_frame_ip (GstVideoFilter *filter,
   overlay = self->overlay;
   GST_OBJECT_UNLOCK (self);
 
+  self->analysed = TRUE;
   st = gst_qanomaly_set_input (self, frame);
   if (st == Q8_OK)
     st = q8_run (self->plan);
-  if (st == Q8_OK)
+  if (st == Q8_OK && !self->gaussian)
     st = q8_plan_get_output_f32 (self->plan, 0, self->map);
   if (st != Q8_OK) {
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
         ("Running the model failed: %s.", q8_status_str (st)),
         ("%s", self->model_desc));
     return GST_FLOW_ERROR;
+  }
+  if (self->gaussian) {
+    gdouble unused;
+    if (!gst_qanomaly_gaussian_step (self, &unused))
+      return GST_FLOW_ERROR;
+    if (!self->analysed)
+      return GST_FLOW_OK;
   }
 
   /* Score and the map cells above the threshold. */
@@ -420,7 +599,7 @@ gst_qanomaly_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
   }
   ret = gst_qanomaly_transform_frame_ip (filter, &frame);
   gst_video_frame_unmap (&frame);
-  if (ret != GST_FLOW_OK)
+  if (ret != GST_FLOW_OK || !self->analysed)
     return ret;
 
   if (self->anomalous) {
@@ -458,6 +637,8 @@ gst_qanomaly_transform_ip (GstBaseTransform *trans, GstBuffer *buf)
 static void
 gst_qanomaly_free_stream (GstQAnomaly *self)
 {
+  g_clear_pointer (&self->scorer, q8_scorer_free);
+  g_clear_pointer (&self->teacher, q8_teacher_free);
   g_clear_pointer (&self->plan, q8_plan_free);
   g_clear_pointer (&self->luma, g_free);
   g_clear_pointer (&self->input, g_free);
@@ -509,6 +690,22 @@ gst_qanomaly_set_info (GstVideoFilter *filter, GstCaps *incaps,
             self->in_w, self->in_h, q8_status_str (st)), ("%s", q8err));
     return FALSE;
   }
+  self->plan_threads = (gint) threads;
+  GST_OBJECT_LOCK (self);
+  self->teaching = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  if (self->gaussian) {
+    st = q8_scorer_create (self->model, self->plan, &self->scorer, q8err,
+        sizeof q8err);
+    if (st == Q8_ENOTFOUND) {
+      GST_INFO_OBJECT (self, "model not taught yet: teaching first");
+    } else if (st != Q8_OK) {
+      GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+          ("Model \"%s\" has unusable normal statistics: %s.",
+              self->model_desc, q8_status_str (st)), ("%s", q8err));
+      return FALSE;
+    }
+  }
   q8_plan_output_info (self->plan, 0, &oi);
   self->map_w = oi.w;
   self->map_h = oi.h;
@@ -534,7 +731,12 @@ gst_qanomaly_start (GstBaseTransform *trans)
   q8_model *model;
 
   GST_OBJECT_LOCK (self);
-  path = g_strdup (self->model_path);
+  /* A scene taught earlier replaces the model it was taught from. */
+  if (self->scene_path != NULL && *self->scene_path != '\0'
+      && g_file_test (self->scene_path, G_FILE_TEST_EXISTS))
+    path = g_strdup (self->scene_path);
+  else
+    path = g_strdup (self->model_path);
   GST_OBJECT_UNLOCK (self);
 
   model = gst_q8_model_load (GST_ELEMENT (self), path, ANOMALY_TASK, 0, TRUE,
@@ -602,6 +804,13 @@ gst_qanomaly_set_property (GObject *object, guint prop_id,
     case PROP_MESSAGE_ON:
       self->message_on = g_value_get_enum (value);
       break;
+    case PROP_TEACH_FRAMES:
+      self->teach_frames = g_value_get_uint (value);
+      break;
+    case PROP_SCENE:
+      g_free (self->scene_path);
+      self->scene_path = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -643,6 +852,15 @@ gst_qanomaly_get_property (GObject *object, guint prop_id, GValue *value,
     case PROP_MESSAGE_ON:
       g_value_set_enum (value, self->message_on);
       break;
+    case PROP_TEACH_FRAMES:
+      g_value_set_uint (value, self->teach_frames);
+      break;
+    case PROP_SCENE:
+      g_value_set_string (value, self->scene_path);
+      break;
+    case PROP_TEACHING:
+      g_value_set_boolean (value, self->teaching);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -660,7 +878,17 @@ gst_qanomaly_finalize (GObject *object)
   g_free (self->model_desc);
   g_free (self->model_path);
   g_free (self->roi);
+  g_free (self->scene_path);
   G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_qanomaly_teach_action (GstQAnomaly *self)
+{
+  GST_OBJECT_LOCK (self);
+  self->teach_requested = TRUE;
+  GST_OBJECT_UNLOCK (self);
+  GST_INFO_OBJECT (self, "teaching requested");
 }
 
 static void
@@ -716,6 +944,40 @@ gst_qanomaly_class_init (GstQAnomalyClass *klass)
           GST_TYPE_QANOMALY_MESSAGE_ON, DEFAULT_MESSAGE_ON,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
           | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TEACH_FRAMES,
+      g_param_spec_uint ("teach-frames", "Teach frames",
+          "Frames a feature model (such as the built-in one) learns the "
+          "normal scene from: the first ones, or the next ones after the "
+          "\"teach\" action", 2, MAX_TEACH_FRAMES, DEFAULT_TEACH_FRAMES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+          | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_SCENE,
+      g_param_spec_string ("scene", "Scene file",
+          "Taught model file: loaded at start if it exists (instead of "
+          "teaching again), written when teaching ends. NULL: teach on "
+          "every start, save nothing", DEFAULT_SCENE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+          | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TEACHING,
+      g_param_spec_boolean ("teaching", "Teaching",
+          "TRUE while the element is learning the normal scene (its frames "
+          "are not scored)", FALSE, G_PARAM_READABLE
+          | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstQAnomaly::teach:
+   * @qanomaly: the element
+   *
+   * Action signal: learn the normal scene again from the next
+   * `teach-frames` analysed frames (feature models only; those frames are
+   * not scored, and the new statistics replace the old when teaching
+   * ends).
+   */
+  gst_qanomaly_signals[SIGNAL_TEACH] =
+      g_signal_new_class_handler ("teach", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_qanomaly_teach_action), NULL, NULL, NULL,
+      G_TYPE_NONE, 0);
 
   gst_element_class_set_static_metadata (element_class,
       "q8 anomaly detection", "Filter/Analyzer/Video",
@@ -749,6 +1011,8 @@ gst_qanomaly_init (GstQAnomaly *self)
   self->overlay = DEFAULT_OVERLAY;
   self->roi = g_strdup (DEFAULT_ROI);
   self->message_on = DEFAULT_MESSAGE_ON;
+  self->teach_frames = DEFAULT_TEACH_FRAMES;
+  self->scene_path = g_strdup (DEFAULT_SCENE);
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self),
       !DEFAULT_OVERLAY);

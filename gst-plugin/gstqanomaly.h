@@ -42,6 +42,10 @@ struct _GstQAnomaly
   gboolean overlay;
   gchar *roi;                   /* "x,y,width,height" or NULL */
   GstQAnomalyMessageOn message_on;
+  guint teach_frames;
+  gchar *scene_path;            /* taught model to load, or to save to */
+  gboolean teach_requested;     /* the "teach" action, until served */
+  gboolean teaching;            /* a teacher is collecting frames */
 
   /* The model (start () to stop ()). */
   q8_model *model;
@@ -49,9 +53,14 @@ struct _GstQAnomaly
   gint model_width, model_height;       /* fixed input size, or 0 */
   gdouble model_threshold;
   gdouble score_scale, score_offset;
+  gboolean gaussian;            /* features + normal statistics */
 
   /* Streaming state, (re)built by set_info (). */
   q8_plan *plan;
+  gint plan_threads;
+  q8_scorer *scorer;            /* gaussian model with statistics */
+  q8_teacher *teacher;          /* gaussian model being taught */
+  gint teach_target;            /* frames it takes */
   GstVideoRectangle area;       /* the analysed region, in frame pixels */
   gint in_w, in_h;              /* the network's input size */
   gint map_w, map_h;            /* its output (the anomaly map) */
@@ -64,6 +73,7 @@ struct _GstQAnomaly
   gdouble cur_threshold;
   gdouble score;
   gboolean anomalous;
+  gboolean analysed;            /* FALSE for a teaching frame */
   GstVideoRectangle box;
 };
 

@@ -16,6 +16,11 @@ char *gst_test_temp_model_path (void);
  * input.height.  Returns the file's path (see above). */
 char *gst_test_write_luma_anomaly_model (int width, int height);
 
+/* A feature anomaly model (anomaly.method "gaussian", untaught) whose
+ * single feature is its luma input at width x height: u8 -> s8 with scale
+ * 1/255, so feature = pixel / 255 and one quantization step is 1/255. */
+char *gst_test_write_gaussian_model (int width, int height);
+
 /* The network of model file path run through libq8 on a w x h plane
  * (samples pstride bytes apart, rows stride apart); returns the g_malloc'ed
  * output plane, *ow x *oh. */

@@ -36,28 +36,52 @@ typedef struct {
   GstBus *bus;
 } fixture;
 
-/* A qanomaly with the luma model and the given properties
- * ("name", value, ..., NULL), fed format frames of FW x FH. */
+/* A qanomaly with model (a file the fixture owns and unlinks) and the
+ * given properties, fed format frames of FW x FH. */
 static void
-fixture_init (fixture *f, const char *format, const char *first, ...)
+fixture_init_valist (fixture *f, gchar *model, const char *format,
+    const char *first, va_list ap)
 {
-  va_list ap;
   gchar *caps = g_strdup_printf ("video/x-raw,format=%s,width=%d,height=%d,"
       "framerate=10/1", format, FW, FH);
 
-  f->model = gst_test_write_luma_anomaly_model (FW / 2, FH / 2);
+  f->model = model;
   f->e = gst_element_factory_make ("qanomaly", NULL);
   fail_unless (f->e != NULL);
   g_object_set (f->e, "model", f->model, NULL);
-  va_start (ap, first);
   if (first != NULL)
     g_object_set_valist (G_OBJECT (f->e), first, ap);
-  va_end (ap);
   f->bus = gst_bus_new ();
   gst_element_set_bus (f->e, f->bus);
   f->h = gst_harness_new_with_element (f->e, "sink", "src");
   gst_harness_set_src_caps_str (f->h, caps);
   g_free (caps);
+}
+
+/* A qanomaly with the luma model and the given properties
+ * ("name", value, ..., NULL). */
+static void
+fixture_init (fixture *f, const char *format, const char *first, ...)
+{
+  va_list ap;
+
+  va_start (ap, first);
+  fixture_init_valist (f, gst_test_write_luma_anomaly_model (FW / 2, FH / 2),
+      format, first, ap);
+  va_end (ap);
+}
+
+/* Same with the untaught feature model of gst_test_models.h. */
+static void
+fixture_init_gaussian (fixture *f, const char *format, const char *first,
+    ...)
+{
+  va_list ap;
+
+  va_start (ap, first);
+  fixture_init_valist (f, gst_test_write_gaussian_model (FW / 2, FH / 2),
+      format, first, ap);
+  va_end (ap);
 }
 
 static void
@@ -320,6 +344,151 @@ START_TEST (test_threshold_and_roi)
 }
 END_TEST
 
+/* The next element message named name, or NULL. */
+static GstMessage *
+pop_named_message (fixture *f, const char *name)
+{
+  GstMessage *m;
+
+  while ((m = gst_bus_pop_filtered (f->bus, GST_MESSAGE_ELEMENT)) != NULL) {
+    if (gst_message_has_name (m, name))
+      return m;
+    gst_message_unref (m);
+  }
+  return NULL;
+}
+
+/* Pushes n clean frames (bg 100) from frame number first, which must all
+ * be teaching frames: no score message, "teaching" TRUE until the last,
+ * and a "qanomaly-taught" message after the last, which is returned. */
+static GstMessage *
+push_teaching_frames (fixture *f, guint64 first, int n)
+{
+  GstMessage *taught = NULL, *m;
+
+  for (int i = 0; i < n; i++) {
+    gboolean teaching;
+    GstBuffer *out = gst_harness_push_and_pull (f->h,
+        make_frame (f, 100, -1, first + (guint64) i));
+    while ((m = gst_bus_pop_filtered (f->bus, GST_MESSAGE_ELEMENT))) {
+      ck_assert_msg (!gst_message_has_name (m, "qanomaly"),
+          "teaching frame %d was scored", i);
+      if (gst_message_has_name (m, "qanomaly-taught")) {
+        ck_assert_msg (i == n - 1 && taught == NULL, "taught after %d of "
+            "%d frames", i + 1, n);
+        taught = m;
+      } else {
+        gst_message_unref (m);
+      }
+    }
+    g_object_get (f->e, "teaching", &teaching, NULL);
+    ck_assert_int_eq (teaching, i < n - 1);
+    gst_buffer_unref (out);
+  }
+  ck_assert_msg (taught != NULL, "no qanomaly-taught message");
+  return taught;
+}
+
+/* The score of a frame after teaching on clean frames of value 100, by
+ * hand (q8.h): every clean cell equals its mean, so the variance is the
+ * floor, one quantization step squared, (1/255)^2, and d = 0; a defect
+ * cell of 255 has d = ((255 - 100) / 255)^2 / (1/255)^2 = 155^2.  The
+ * 8x8-cell defect (16x16 pixels at half size) keeps that value at its
+ * centre after the 3x3 smoothing, so the score is 24025; the threshold is
+ * 1.25 x the leave-one-out maximum, 0; the cells above it are the defect
+ * grown by one cell (smoothing), x 7..16 and y 3..12 of the 32x24 grid,
+ * i.e. pixels (14, 6) to (34, 26). */
+#define TAUGHT_DEFECT_SCORE (155.0 * 155.0)
+
+static void
+check_taught_scores (fixture *f, guint64 n)
+{
+  GstMessage *m;
+  GstBuffer *out;
+  const GstStructure *st;
+  gdouble score, thr;
+  gboolean anomalous;
+  gint x, y, w, h;
+
+  out = gst_harness_push_and_pull (f->h, make_frame (f, 100, 255, n));
+  m = pop_anomaly_message (f);
+  ck_assert_msg (m != NULL, "no message for a defect after teaching");
+  st = gst_message_get_structure (m);
+  fail_unless (gst_structure_get (st, "score", G_TYPE_DOUBLE, &score,
+          "threshold", G_TYPE_DOUBLE, &thr, "anomalous", G_TYPE_BOOLEAN,
+          &anomalous, "x", G_TYPE_INT, &x, "y", G_TYPE_INT, &y, "width",
+          G_TYPE_INT, &w, "height", G_TYPE_INT, &h, NULL));
+  ck_assert_msg (fabs (score - TAUGHT_DEFECT_SCORE) < 1e-3
+      * TAUGHT_DEFECT_SCORE, "score %f, expected %f", score,
+      TAUGHT_DEFECT_SCORE);
+  ck_assert_msg (thr == 0.0, "threshold %g, expected 0", thr);
+  ck_assert (anomalous);
+  ck_assert_int_eq (x, 14);
+  ck_assert_int_eq (y, 6);
+  ck_assert_int_eq (w, 20);
+  ck_assert_int_eq (h, 20);
+  check_roi_meta (out, TRUE, 14, 6, 20, 20);
+  gst_message_unref (m);
+  gst_buffer_unref (out);
+
+  out = gst_harness_push_and_pull (f->h, make_frame (f, 100, -1, n + 1));
+  m = pop_anomaly_message (f);
+  ck_assert (m != NULL);
+  check_message (m, n + 1, 0.0, 0.0, FALSE, 0, 0, 0, 0);
+  check_roi_meta (out, FALSE, 0, 0, 0, 0);
+  gst_message_unref (m);
+  gst_buffer_unref (out);
+}
+
+/* Teaching on the first frames, the "qanomaly-taught" message, scoring
+ * after it, the scene saved and loaded on the next start without teaching,
+ * and teaching again on the "teach" action. */
+START_TEST (test_teach_and_scene)
+{
+  fixture f;
+  gchar *scene = gst_test_temp_model_path ();
+  const GstStructure *st;
+  GstMessage *m;
+  guint frames;
+  gdouble thr;
+  const gchar *path;
+
+  g_unlink (scene);
+  fixture_init_gaussian (&f, "GRAY8", "teach-frames", 4, "scene", scene,
+      NULL);
+  m = push_teaching_frames (&f, 0, 4);
+  st = gst_message_get_structure (m);
+  fail_unless (gst_structure_get (st, "frames", G_TYPE_UINT, &frames,
+          "threshold", G_TYPE_DOUBLE, &thr, NULL));
+  path = gst_structure_get_string (st, "scene");
+  ck_assert_uint_eq (frames, 4);
+  ck_assert (thr == 0.0);
+  ck_assert_str_eq (path, scene);
+  gst_message_unref (m);
+  ck_assert (g_file_test (scene, G_FILE_TEST_EXISTS));
+  check_taught_scores (&f, 4);
+
+  /* The action: the next 3 frames teach, then scoring resumes. */
+  g_object_set (f.e, "teach-frames", 3, NULL);
+  g_signal_emit_by_name (f.e, "teach");
+  m = push_teaching_frames (&f, 6, 3);
+  st = gst_message_get_structure (m);
+  fail_unless (gst_structure_get (st, "frames", G_TYPE_UINT, &frames, NULL));
+  ck_assert_uint_eq (frames, 3);
+  gst_message_unref (m);
+  check_taught_scores (&f, 9);
+  fixture_clear (&f);
+
+  /* A new element with the scene scores from the first frame. */
+  fixture_init_gaussian (&f, "GRAY8", "scene", scene, NULL);
+  check_taught_scores (&f, 0);
+  ck_assert (pop_named_message (&f, "qanomaly-taught") == NULL);
+  fixture_clear (&f);
+  g_unlink (scene);
+  g_free (scene);
+}
+END_TEST
+
 /* Starts a qanomaly with model path (NULL: the built-in one) and returns
  * the error message it posts, which must exist. */
 static GError *
@@ -377,6 +546,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_interval_and_message_on);
   tcase_add_test (tc, test_threshold_and_roi);
   tcase_add_test (tc, test_errors);
+  tcase_add_test (tc, test_teach_and_scene);
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   return s;
