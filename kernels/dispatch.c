@@ -159,7 +159,7 @@ static const q8_kernel_table table_avx512vnni = {
   .depth_to_space = q8_s8_depth_to_space__avx512vnni,
   .maxpool = q8_s8_maxpool__scalar,
   .avgpool = q8_s8_avgpool__scalar,
-  .resize = q8_s8_resize__avx2,
+  .resize = q8_s8_resize__avx512vnni,
 };
 #endif
 
