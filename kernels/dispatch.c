@@ -147,7 +147,7 @@ static const q8_conv_ukernel *const conv_list_avx512vnni[] = {
 };
 
 /* Element-wise kernels are the AVX2 ones (every AVX-512 CPU has AVX2);
- * data movement stays scalar until it has SIMD twins. */
+ * pooling stays scalar until it has SIMD twins. */
 static const q8_kernel_table table_avx512vnni = {
   .isa = Q8_ISA_AVX512VNNI,
   .conv = conv_list_avx512vnni,
@@ -156,10 +156,10 @@ static const q8_kernel_table table_avx512vnni = {
   .lut_channels = q8_s8_lut_channels__scalar,
   .add = q8_s8_add_requant__avx2,
   .rescale = q8_rescale__avx2,
-  .depth_to_space = q8_s8_depth_to_space__scalar,
+  .depth_to_space = q8_s8_depth_to_space__avx512vnni,
   .maxpool = q8_s8_maxpool__scalar,
   .avgpool = q8_s8_avgpool__scalar,
-  .resize = q8_s8_resize__avx2,
+  .resize = q8_s8_resize__avx512vnni,
 };
 #endif
 

@@ -16,6 +16,17 @@ void q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p,
                                        const void *packed, const int8_t *in,
                                        int8_t *out, int32_t y0, int32_t y1);
 
+/* DepthToSpace with vpermi2b (DCR, or CRD with one output channel;
+ * in_c <= 128); other shapes call the scalar twin. */
+void q8_s8_depth_to_space__avx512vnni (const q8_d2s_params *p,
+                                       const int8_t *in, int8_t *out,
+                                       int32_t y0, int32_t y1);
+
+/* Bilinear resize of 1 channel with fw >= 2, fh * fw <= 32: separable,
+ * int16 and vpermw; other shapes call the AVX2 kernel. */
+void q8_s8_resize__avx512vnni (const q8_resize_params *p, const int8_t *in,
+                               int8_t *out, int32_t y0, int32_t y1);
+
 /* Generic convolution (groups = 1, padded kw * in_c <= 1024): int16
  * vpmaddwd on widened spans, 16-channel tiles, scalar epilogue. */
 int q8_s8_conv2d_accepts__avx2 (const q8_conv_params *p);

@@ -30,7 +30,16 @@
  * Requantization is rule R in 64 bits (vpmuldq on even and odd lanes,
  * per-lane rounding constant and vpsravq), plus out_zp, then saturating
  * narrowing to int8, which equals the clamp of the exact value; so every
- * shift 1..62 is exact.  Then the activation clamp, and a fused table with
+ * shift 1..62 is exact.  When every channel's shift r is in 33..54 (real
+ * layers have r near 40), a cheaper form gives the same result: with
+ * P = acc * M = hi * 2^32 + lo (lo unsigned) and s = r - 32 >= 1,
+ *   floor ((P + 2^(r-1)) / 2^r) = floor ((hi + 2^(s-1)) / 2^s),
+ * because lo / 2^32 < 1 cannot carry past an integer before the floor.
+ * hi is the high half of vpmuldq, |hi| < 2^30 (|acc|, M < 2^31), and
+ * out_zp * 2^s folds into the rounding constant c = 2^(s-1) + out_zp * 2^s
+ * exactly (a multiple of 2^s), |c| < 2^30 for s <= 22, so hi + c cannot
+ * overflow; one vpsrad then gives the output before saturation, and
+ * vpackssdw / vpacksswb saturate it to int8 exactly.  Then the activation clamp, and a fused table with
  * vpermi2b (VBMI), once per pixel on up to 64 channels.
  *
  * Packed layout (64-byte aligned), chunk after chunk; a chunk of cb blocks:
@@ -47,6 +56,9 @@
 typedef struct {
   int32_t bias[16];        /* bias - (in_zp + 128) * sum(w) */
   int32_t mult[16];
+  int32_t mult_odd[16];    /* lane 2i holds mult[2i + 1] (vpmuldq input) */
+  int32_t fast_add[16];    /* fast form: 2^(s-1) + out_zp * 2^s */
+  int32_t fast_shift[16];  /* fast form: s = shift - 32 */
   int64_t shift_even[8];   /* lanes 0, 2, ..., 14 */
   int64_t shift_odd[8];    /* lanes 1, 3, ..., 15 */
   int64_t round_even[8];   /* 2^(shift - 1) */
@@ -55,6 +67,15 @@ typedef struct {
 
 #define CHUNK_MAX 4
 #define SUM_TILE 12
+/* Non-zero if every channel's rule R pair allows the fast form (above). */
+static int
+use_fast (const q8_conv_params *p)
+{
+  for (int32_t oc = 0; oc < p->out_c; oc++)
+    if (p->shift[oc] < 33 || p->shift[oc] > 54)
+      return 0;
+  return 1;
+}
 
 typedef struct {
   int32_t nb;        /* blocks of 16 output channels */
@@ -134,6 +155,13 @@ q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
       }
       k->bias[lane] = bs;
       k->mult[lane] = m;
+      k->mult_odd[lane ^ 1] = m;
+      /* Only used when every channel has r in 33..54 (use_fast ()). */
+      int32_t fs = r >= 33 && r <= 54 ? r - 32 : 1;
+      k->fast_shift[lane] = fs;
+      k->fast_add[lane] = oc < p->out_c
+        ? (int32_t) (((int64_t) 1 << (fs - 1)) + (int64_t) p->out_zp * ((int64_t) 1 << fs))
+        : 0;
       if (lane % 2 == 0) {
         k->shift_even[lane / 2] = r;
         k->round_even[lane / 2] = oc < p->out_c ? (int64_t) 1 << (r - 1) : 0;
@@ -151,6 +179,22 @@ typedef struct {
   __m512i act_min, act_max; /* bytes */
   __m512i t0, t1, t2, t3;  /* the fused table, 4 x 64 entries */
 } epilogue;
+
+/* The fast form of rule R (file comment): 16 accumulators to int32
+ * outputs including out_zp, before saturation. */
+static Q8_ALWAYS_INLINE __m512i
+requant16_fast (__m512i acc, const blk_consts *k)
+{
+  __m512i even = _mm512_mul_epi32 (acc, _mm512_load_si512 (k->mult));
+  __m512i odd = _mm512_mul_epi32 (_mm512_shuffle_epi32 (acc, _MM_PERM_DDBB),
+                                  _mm512_load_si512 (k->mult_odd));
+  /* Lane 2i: high half of even product i; lane 2i + 1: of odd one. */
+  __m512i hi = _mm512_mask_shuffle_epi32 (odd, 0x5555, even, _MM_PERM_DDBB);
+  hi = _mm512_add_epi32 (hi, _mm512_load_si512 (k->fast_add));
+  return _mm512_srav_epi32 (hi, _mm512_load_si512 (k->fast_shift));
+}
+
+
 
 /* Rule R for 16 accumulators, plus out_zp, saturated to int8 (exactly the
  * clamp to [-128, 127] of the exact 64-bit value). */
@@ -189,7 +233,7 @@ static Q8_ALWAYS_INLINE void
 tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
       int32_t groups, int32_t blk0, int64_t q, int nvalid, int8_t *out,
       const epilogue *e, const int CB, const int N, const int LUT,
-      const int SUM)
+      const int SUM, const int FAST)
 {
   const q8_conv_params *p = sc->p;
   const __m512i x80 = _mm512_set1_epi8 ((char) 0x80);
@@ -199,8 +243,9 @@ tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
   const int8_t *ptr[Q8_SPAN_ROWS * Q8_SPAN_TILE];
 
   /* Accumulators start after the first call: nothing to save across it. */
+  const int32_t kh = p->kh;
   int32_t ky0 = 0;
-  int nky = p->kh < sc->rows ? p->kh : sc->rows;
+  int nky = kh < sc->rows ? kh : sc->rows;
   q8_span_rows (sc, q, N, nvalid, 0, nky, ptr);
 #pragma GCC unroll 16
   for (int j = 0; j < N; j++)
@@ -237,9 +282,9 @@ tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
       }
     }
     ky0 += nky;
-    if (ky0 >= p->kh)
+    if (ky0 >= kh)
       break;
-    nky = p->kh - ky0 < sc->rows ? p->kh - ky0 : sc->rows;
+    nky = kh - ky0 < sc->rows ? kh - ky0 : sc->rows;
     q8_span_rows (sc, q, N, nvalid, ky0, nky, ptr);
   }
 
@@ -257,13 +302,29 @@ tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
                                                acc[j][0]);
         acc[j][0] = _mm512_sub_epi32 (acc[j][0], _mm512_slli_epi32 (sx, 7));
       }
-      __m512i v = _mm512_castsi128_si512 (requant16 (acc[j][0], &kc[0], e));
-      if (CB > 1)
-        v = _mm512_inserti32x4 (v, requant16 (acc[j][1], &kc[1], e), 1);
-      if (CB > 2)
-        v = _mm512_inserti32x4 (v, requant16 (acc[j][2], &kc[2], e), 2);
-      if (CB > 3)
-        v = _mm512_inserti32x4 (v, requant16 (acc[j][3], &kc[3], e), 3);
+      __m512i v;
+      if (FAST) {
+        /* Saturating packs: dword 4L + b of the result holds channels
+         * 4L..4L+3 of block b; vpermd puts them at dword 4b + L. */
+        __m512i r0 = requant16_fast (acc[j][0], &kc[0]);
+        __m512i r1 = CB > 1 ? requant16_fast (acc[j][1], &kc[1]) : r0;
+        __m512i r2 = CB > 2 ? requant16_fast (acc[j][2], &kc[2]) : r0;
+        __m512i r3 = CB > 3 ? requant16_fast (acc[j][3], &kc[3]) : r2;
+        __m512i a = _mm512_packs_epi32 (r0, r1);
+        __m512i b = CB > 2 ? _mm512_packs_epi32 (r2, r3) : a;
+        v = _mm512_permutexvar_epi32 (
+          _mm512_setr_epi32 (0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7,
+                             11, 15),
+          _mm512_packs_epi16 (a, b));
+      } else {
+        v = _mm512_castsi128_si512 (requant16 (acc[j][0], &kc[0], e));
+        if (CB > 1)
+          v = _mm512_inserti32x4 (v, requant16 (acc[j][1], &kc[1], e), 1);
+        if (CB > 2)
+          v = _mm512_inserti32x4 (v, requant16 (acc[j][2], &kc[2], e), 2);
+        if (CB > 3)
+          v = _mm512_inserti32x4 (v, requant16 (acc[j][3], &kc[3], e), 3);
+      }
       v = _mm512_min_epi8 (_mm512_max_epi8 (v, e->act_min), e->act_max);
       if (LUT)
         v = lut64 (v, e);
@@ -279,29 +340,37 @@ typedef void (*tile_fn) (const q8_span_ctx *sc, const int8_t *wc,
                          int64_t q, int nvalid, int8_t *out,
                          const epilogue *e);
 
-#define DEFINE_TILE(NAME, CB, N, LUT, SUM)                                 \
+#define DEFINE_TILE(NAME, CB, N, LUT, SUM, FAST)                           \
   static void                                                               \
   NAME (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,     \
         int32_t groups, int32_t blk0, int64_t q, int nvalid, int8_t *out,  \
         const epilogue *e)                                                  \
   {                                                                         \
-    tile (sc, wc, kc, groups, blk0, q, nvalid, out, e, CB, N, LUT, SUM);    \
+    tile (sc, wc, kc, groups, blk0, q, nvalid, out, e, CB, N, LUT, SUM,     \
+          FAST);                                                            \
   }
 
-DEFINE_TILE (tile_1_0, 1, 12, 0, 0)
-DEFINE_TILE (tile_2_0, 2, 12, 0, 0)
-DEFINE_TILE (tile_3_0, 3, 8, 0, 0)
-DEFINE_TILE (tile_4_0, 4, 6, 0, 0)
-DEFINE_TILE (tile_1_1, 1, 12, 1, 0)
-DEFINE_TILE (tile_2_1, 2, 12, 1, 0)
-DEFINE_TILE (tile_3_1, 3, 8, 1, 0)
-DEFINE_TILE (tile_4_1, 4, 6, 1, 0)
-DEFINE_TILE (tile_sum_0, 1, SUM_TILE, 0, 1)
-DEFINE_TILE (tile_sum_1, 1, SUM_TILE, 1, 1)
+#define DEFINE_TILES(F)                                                     \
+  DEFINE_TILE (tile_1_0_##F, 1, 12, 0, 0, F)                                \
+  DEFINE_TILE (tile_2_0_##F, 2, 12, 0, 0, F)                                \
+  DEFINE_TILE (tile_3_0_##F, 3, 8, 0, 0, F)                                 \
+  DEFINE_TILE (tile_4_0_##F, 4, 6, 0, 0, F)                                 \
+  DEFINE_TILE (tile_1_1_##F, 1, 12, 1, 0, F)                                \
+  DEFINE_TILE (tile_2_1_##F, 2, 12, 1, 0, F)                                \
+  DEFINE_TILE (tile_3_1_##F, 3, 8, 1, 0, F)                                 \
+  DEFINE_TILE (tile_4_1_##F, 4, 6, 1, 0, F)                                 \
+  DEFINE_TILE (tile_sum_0_##F, 1, SUM_TILE, 0, 1, F)                        \
+  DEFINE_TILE (tile_sum_1_##F, 1, SUM_TILE, 1, 1, F)
 
-static const tile_fn tiles[2][CHUNK_MAX + 1] = {
-  { tile_sum_0, tile_1_0, tile_2_0, tile_3_0, tile_4_0 },
-  { tile_sum_1, tile_1_1, tile_2_1, tile_3_1, tile_4_1 },
+DEFINE_TILES (0)
+DEFINE_TILES (1)
+
+/* tiles[fast][lut][blocks per chunk, 0 = the sum form] */
+static const tile_fn tiles[2][2][CHUNK_MAX + 1] = {
+  { { tile_sum_0_0, tile_1_0_0, tile_2_0_0, tile_3_0_0, tile_4_0_0 },
+    { tile_sum_1_0, tile_1_1_0, tile_2_1_0, tile_3_1_0, tile_4_1_0 } },
+  { { tile_sum_0_1, tile_1_0_1, tile_2_0_1, tile_3_0_1, tile_4_0_1 },
+    { tile_sum_1_1, tile_1_1_1, tile_2_1_1, tile_3_1_1, tile_4_1_1 } },
 };
 static const int tile_pixels[CHUNK_MAX + 1] = { SUM_TILE, 12, 12, 8, 6 };
 
@@ -317,6 +386,7 @@ q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
   q8_span_init (&sc, p, in, 4, Q8_SPAN_TILE, zp_buf, edge_buf);
 
   epilogue e;
+
   e.zp64 = _mm512_set1_epi64 (p->out_zp);
   e.act_min = _mm512_set1_epi8 ((char) p->act_min);
   e.act_max = _mm512_set1_epi8 ((char) p->act_max);
@@ -330,6 +400,7 @@ q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
     e.t0 = e.t1 = e.t2 = e.t3 = _mm512_setzero_si512 ();
   }
 
+  const int fast = use_fast (p);
   int64_t q_begin = (int64_t) y0 * p->out_w, q_end = (int64_t) y1 * p->out_w;
   for (int32_t blk0 = 0; blk0 < l.nb; blk0 += l.cbmax) {
     int32_t cb = l.nb - blk0 < l.cbmax ? l.nb - blk0 : l.cbmax;
@@ -337,7 +408,7 @@ q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
     const blk_consts *kc = (const blk_consts *) (
       wc + (size_t) cb * p->kh * l.groups * 64);
     int kind = l.sum ? 0 : cb;
-    tile_fn fn = tiles[has_lut][kind];
+    tile_fn fn = tiles[fast][has_lut][kind];
     int n = tile_pixels[kind];
     for (int64_t q = q_begin; q < q_end; q += n) {
       int nvalid = q_end - q < n ? (int) (q_end - q) : n;

@@ -100,6 +100,16 @@ run_rows (void *ctx, int32_t y0, int32_t y1)
   j->uk->run (j->p, j->packed, j->in, j->out, y0, y1);
 }
 
+/* CPU time of the calling thread: on a shared machine it leaves out the
+ * time other processes hold the core, which wall time includes. */
+static double
+cpu_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
 static int
 cmp_double (const void *a, const void *b)
 {
@@ -161,21 +171,25 @@ bench_one (q8_isa isa, const shape *s, int32_t h, int32_t w, int threads,
 
   q8__pool *pool = threads > 1 ? q8__pool_create (threads) : NULL;
   double *ms = malloc ((size_t) reps * sizeof *ms);
+  double *cpu = malloc ((size_t) reps * sizeof *cpu);
   for (int r = -2; r < reps; r++) { /* two warm-up runs */
     int b = (r + 2) % nbuf;
     job j = { uk, &p, packed, ins + (size_t) b * (in_n + Q8_EXTRA_BYTES),
               outs + (size_t) b * out_n };
-    double t0 = now_s ();
+    double t0 = now_s (), c0 = cpu_s ();
     if (pool != NULL) {
       int32_t chunk = h / (4 * threads);
       q8__pool_run (pool, run_rows, &j, h, chunk < 1 ? 1 : chunk);
     } else {
       run_rows (&j, 0, h);
     }
-    if (r >= 0)
+    if (r >= 0) {
       ms[r] = (now_s () - t0) * 1e3;
+      cpu[r] = (cpu_s () - c0) * 1e3;
+    }
   }
   qsort (ms, (size_t) reps, sizeof *ms, cmp_double);
+  qsort (cpu, (size_t) reps, sizeof *cpu, cmp_double);
   double med = ms[reps / 2];
   double gmac = (double) h * w * s->oc * s->k * s->k * s->ic / (med * 1e6);
   printf ("%-11s %3d->%-3d %dx%d  %4dx%-4d threads %d  %8.3f ms  "
@@ -183,11 +197,15 @@ bench_one (q8_isa isa, const shape *s, int32_t h, int32_t w, int threads,
           threads, med, gmac);
   if (peak > 0)
     printf ("  %5.1f %% of peak", 100.0 * gmac / (peak * threads));
-  printf ("  (%s)\n", uk->name);
+  printf ("  (%s)", uk->name);
+  if (pool == NULL)
+    printf ("  cpu %.3f ms min %.3f", cpu[reps / 2], cpu[0]);
+  printf ("\n");
 
   if (pool != NULL)
     q8__pool_free (pool);
   free (ms);
+  free (cpu);
   free (ins);
   free (outs);
   q8__free (packed);

@@ -440,7 +440,9 @@ gen_extremes (conv_case *c, q8_rng *r, int i, gen_opts *o)
 }
 
 /* Every shift 1..62, with random multipliers; then the realistic range
- * with fixed shifts. */
+ * with fixed shifts.  All channels share the shift, so both of the AVX-512
+ * kernel's requantization forms run (the short one for 33..54, the 64-bit
+ * one otherwise), with the boundaries 32/33 and 54/55. */
 static void
 gen_shifts (conv_case *c, q8_rng *r, int i, gen_opts *o)
 {
