@@ -4,9 +4,14 @@
  * frame and saves a PNG snapshot of each.
  *
  *   q8-monitor --list-cameras
- *   q8-monitor --model parts.q8 [--device /dev/video0 | --file in.mp4 |
- *              --test] [--events events.jsonl] [--snapshots DIR]
- *              [--threshold T] [--interval N] [--display] [--seconds N]
+ *   q8-monitor [--model parts.q8 | --scene line3.q8 [--teach-frames N]]
+ *              [--device /dev/video0 | --file in.mp4 | --test]
+ *              [--events events.jsonl] [--snapshots DIR] [--threshold T]
+ *              [--interval N] [--display] [--seconds N]
+ *
+ * Without --model, qanomaly's built-in feature model learns the normal
+ * scene from the first frames (--teach-frames) and, with --scene, saves
+ * what it learned there and reuses it on the next run.
  *
  * Structure: the pipeline is built from a description string; the bus
  * watch in the main loop turns "qanomaly" element messages into JSON lines;
@@ -39,7 +44,8 @@
 #define MAX_VIDEO_DEVICES 64
 
 typedef struct {
-  gchar *model, *device, *file, *events_path, *snapshots;
+  gchar *model, *scene, *device, *file, *events_path, *snapshots;
+  gint teach_frames;
   gdouble threshold;
   gint interval, seconds;
   gboolean test, display, list;
@@ -245,6 +251,17 @@ on_bus_message (GstBus *bus, GstMessage *msg, gpointer user_data)
     case GST_MESSAGE_ELEMENT:
       if (gst_message_has_name (msg, "qanomaly"))
         write_event (m, gst_message_get_structure (msg));
+      else if (gst_message_has_name (msg, "qanomaly-taught")) {
+        const GstStructure *st = gst_message_get_structure (msg);
+        const gchar *scene = gst_structure_get_string (st, "scene");
+        guint frames = 0;
+        gdouble thr = 0;
+        gst_structure_get_uint (st, "frames", &frames);
+        gst_structure_get_double (st, "threshold", &thr);
+        g_printerr ("q8-monitor: learned the normal scene from %u frames "
+            "(threshold %g)%s%s\n", frames, thr, scene ? ", saved to " : "",
+            scene ? scene : "");
+      }
       break;
     case GST_MESSAGE_ERROR:{
       GError *error = NULL;
@@ -293,7 +310,7 @@ static gchar *
 build_description (const monitor *m)
 {
   GString *d = g_string_new (NULL);
-  gchar *model = g_strescape (m->model, NULL);
+  GString *props = g_string_new (NULL);
 
   if (m->file != NULL) {
     gchar *f = g_strescape (m->file, NULL);
@@ -305,8 +322,20 @@ build_description (const monitor *m)
   } else {
     g_string_append_printf (d, "v4l2src device=%s", m->device);
   }
-  g_string_append_printf (d, " ! videoconvert ! qanomaly model=\"%s\" "
-      "interval=%d%s", model, m->interval, m->display ? " overlay=true" : "");
+  if (m->model != NULL) {
+    gchar *v = g_strescape (m->model, NULL);
+    g_string_append_printf (props, " model=\"%s\"", v);
+    g_free (v);
+  }
+  if (m->scene != NULL) {
+    gchar *v = g_strescape (m->scene, NULL);
+    g_string_append_printf (props, " scene=\"%s\"", v);
+    g_free (v);
+  }
+  if (m->teach_frames > 0)
+    g_string_append_printf (props, " teach-frames=%d", m->teach_frames);
+  g_string_append_printf (d, " ! videoconvert ! qanomaly%s interval=%d%s",
+      props->str, m->interval, m->display ? " overlay=true" : "");
   if (m->threshold >= 0)
     g_string_append_printf (d, " threshold=%g", m->threshold);
   if (m->display)
@@ -315,7 +344,7 @@ build_description (const monitor *m)
   /* RGB for the snapshots; sync only to a live source's clock. */
   g_string_append_printf (d, " ! videoconvert ! video/x-raw,format=RGB ! "
       "appsink name=snap sync=%s", m->file != NULL ? "false" : "true");
-  g_free (model);
+  g_string_free (props, TRUE);
   return g_string_free (d, FALSE);
 }
 
@@ -327,7 +356,14 @@ main (int argc, char **argv)
     {"list-cameras", 'l', 0, G_OPTION_ARG_NONE, &m.list,
         "List V4L2 cameras and their formats, then exit", NULL},
     {"model", 'm', 0, G_OPTION_ARG_FILENAME, &m.model,
-        "Anomaly model (.q8)", "FILE"},
+        "Anomaly model (.q8; default: the built-in feature model, taught "
+        "on the first frames)", "FILE"},
+    {"scene", 0, 0, G_OPTION_ARG_FILENAME, &m.scene,
+        "Taught scene: loaded if it exists, else learned and saved here",
+        "FILE"},
+    {"teach-frames", 0, 0, G_OPTION_ARG_INT, &m.teach_frames,
+        "Frames to learn the normal scene from (default: qanomaly's, 50)",
+        "N"},
     {"device", 'd', 0, G_OPTION_ARG_FILENAME, &m.device,
         "Camera device (default: the first one)", "DEV"},
     {"file", 'f', 0, G_OPTION_ARG_FILENAME, &m.file,
@@ -373,11 +409,6 @@ main (int argc, char **argv)
           MAX_VIDEO_DEVICES - 1);
     g_free (first);
     return 0;
-  }
-  if (m.model == NULL) {
-    g_printerr ("q8-monitor: --model is required (there is no built-in "
-        "anomaly model yet).\n");
-    return 2;
   }
   if (m.file == NULL && !m.test && m.device == NULL
       && find_cameras (FALSE, &m.device) == 0) {
@@ -441,6 +472,7 @@ main (int argc, char **argv)
   if (m.events != stdout)
     fclose (m.events);
   g_free (m.model);
+  g_free (m.scene);
   g_free (m.device);
   g_free (m.file);
   g_free (m.events_path);
