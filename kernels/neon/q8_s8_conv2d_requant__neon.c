@@ -11,9 +11,10 @@
  *   smull  (8 x int8 * int8 -> 8 x int16), smlal2 (the other 8 added),
  *   sadalp (pairs of int16 added into the 4 int32 lanes)
  *
- *   3 + 2 loads + 72 multiply-accumulate instructions + 2 for the loop
+ *   3 + 2 loads + 72 multiply-accumulate instructions + 1 for the loop
  *
- * for 384 multiply-accumulates (79 instructions: 4.86 per instruction;
+ * (unrolled twice) for 384 multiply-accumulates (78 instructions: 4.92 per
+ * instruction;
  * the widening path's own is 16 per 3 = 5.33).  Registers: 24
  * accumulators, 3 inputs, 4 weights and one product (the A72 renames it,
  * so reusing it costs no parallelism).  The int16 step is exact: the input
@@ -103,60 +104,9 @@ q8_s8_conv2d_pack__neon (const q8_conv_params *p, const int8_t *w,
   }
 }
 
-/* acc[j][k] (= v(8j + k)) += the products of rows kernel rows of n >= 1
- * steps of 16 span bytes of the 3 pixels ptr[r * Q8_SPAN_TILE + j] with
- * the weights from w; acc starts at 0 if first, else is loaded.  Written
- * out because GCC's register allocation of the same loop in intrinsics
- * spills accumulators. */
-static inline __attribute__ ((always_inline)) void
-mlal_3x8 (int32x4_t acc[TILE][BLOCK], int first, const int8_t *const *ptr,
-          int32_t rows, const int8_t *w, int32_t n)
-{
-  const int8_t *x0, *x1, *x2;
-  int32_t *a = (int32_t *) acc;
-  int32_t left;
-  __asm__ volatile (
-    "cbz %w[first], 3f\n"
-    "movi v0.4s, #0\n"
-    "movi v1.4s, #0\n"
-    "movi v2.4s, #0\n"
-    "movi v3.4s, #0\n"
-    "movi v4.4s, #0\n"
-    "movi v5.4s, #0\n"
-    "movi v6.4s, #0\n"
-    "movi v7.4s, #0\n"
-    "movi v8.4s, #0\n"
-    "movi v9.4s, #0\n"
-    "movi v10.4s, #0\n"
-    "movi v11.4s, #0\n"
-    "movi v12.4s, #0\n"
-    "movi v13.4s, #0\n"
-    "movi v14.4s, #0\n"
-    "movi v15.4s, #0\n"
-    "movi v16.4s, #0\n"
-    "movi v17.4s, #0\n"
-    "movi v18.4s, #0\n"
-    "movi v19.4s, #0\n"
-    "movi v20.4s, #0\n"
-    "movi v21.4s, #0\n"
-    "movi v22.4s, #0\n"
-    "movi v23.4s, #0\n"
-    "b 4f\n"
-    "3:\n"
-    "ld1 {v0.4s-v3.4s}, [%[a]], #64\n"
-    "ld1 {v4.4s-v7.4s}, [%[a]], #64\n"
-    "ld1 {v8.4s-v11.4s}, [%[a]], #64\n"
-    "ld1 {v12.4s-v15.4s}, [%[a]], #64\n"
-    "ld1 {v16.4s-v19.4s}, [%[a]], #64\n"
-    "ld1 {v20.4s-v23.4s}, [%[a]], #64\n"
-    "sub %[a], %[a], #384\n"
-    "4:\n"
-    "2:\n"
-    "ldp %[x0], %[x1], [%[ptr]]\n"
-    "ldr %[x2], [%[ptr], #16]\n"
-    "add %[ptr], %[ptr], #%[row]\n"
-    "mov %w[n], %w[steps]\n"
-    "1:\n"
+/* One 16-byte step of the 3 pixels x 8 channels; ACC is sadalp, or
+ * saddlp for the first step (no accumulator to read yet). */
+#define MLAL_3X8_STEP                                                      \
     "ldr q24, [%[x0]], #16\n"                                          \
     "ldr q25, [%[x1]], #16\n"                                          \
     "ldr q26, [%[x2]], #16\n"                                          \
@@ -234,32 +184,181 @@ mlal_3x8 (int32x4_t acc[TILE][BLOCK], int first, const int8_t *const *ptr,
     "smull v31.8h, v26.8b, v30.8b\n"                                   \
     "smlal2 v31.8h, v26.16b, v30.16b\n"                                \
     "sadalp v23.4s, v31.8h\n"                                          \
-    "subs %w[n], %w[n], #1\n"
+
+#define MLAL_3X8_FIRST_STEP                                                \
+    "ldr q24, [%[x0]], #16\n"                                          \
+    "ldr q25, [%[x1]], #16\n"                                          \
+    "ldr q26, [%[x2]], #16\n"                                          \
+    "ld1 {v27.16b-v30.16b}, [%[w]], #64\n"                             \
+    "smull v31.8h, v24.8b, v27.8b\n"                                   \
+    "smlal2 v31.8h, v24.16b, v27.16b\n"                                \
+    "saddlp v0.4s, v31.8h\n"                                           \
+    "smull v31.8h, v25.8b, v27.8b\n"                                   \
+    "smlal2 v31.8h, v25.16b, v27.16b\n"                                \
+    "saddlp v8.4s, v31.8h\n"                                           \
+    "smull v31.8h, v26.8b, v27.8b\n"                                   \
+    "smlal2 v31.8h, v26.16b, v27.16b\n"                                \
+    "saddlp v16.4s, v31.8h\n"                                          \
+    "smull v31.8h, v24.8b, v28.8b\n"                                   \
+    "smlal2 v31.8h, v24.16b, v28.16b\n"                                \
+    "saddlp v1.4s, v31.8h\n"                                           \
+    "smull v31.8h, v25.8b, v28.8b\n"                                   \
+    "smlal2 v31.8h, v25.16b, v28.16b\n"                                \
+    "saddlp v9.4s, v31.8h\n"                                           \
+    "smull v31.8h, v26.8b, v28.8b\n"                                   \
+    "smlal2 v31.8h, v26.16b, v28.16b\n"                                \
+    "saddlp v17.4s, v31.8h\n"                                          \
+    "smull v31.8h, v24.8b, v29.8b\n"                                   \
+    "smlal2 v31.8h, v24.16b, v29.16b\n"                                \
+    "saddlp v2.4s, v31.8h\n"                                           \
+    "smull v31.8h, v25.8b, v29.8b\n"                                   \
+    "smlal2 v31.8h, v25.16b, v29.16b\n"                                \
+    "saddlp v10.4s, v31.8h\n"                                          \
+    "smull v31.8h, v26.8b, v29.8b\n"                                   \
+    "smlal2 v31.8h, v26.16b, v29.16b\n"                                \
+    "saddlp v18.4s, v31.8h\n"                                          \
+    "smull v31.8h, v24.8b, v30.8b\n"                                   \
+    "smlal2 v31.8h, v24.16b, v30.16b\n"                                \
+    "saddlp v3.4s, v31.8h\n"                                           \
+    "smull v31.8h, v25.8b, v30.8b\n"                                   \
+    "smlal2 v31.8h, v25.16b, v30.16b\n"                                \
+    "saddlp v11.4s, v31.8h\n"                                          \
+    "smull v31.8h, v26.8b, v30.8b\n"                                   \
+    "smlal2 v31.8h, v26.16b, v30.16b\n"                                \
+    "saddlp v19.4s, v31.8h\n"                                          \
+    "ld1 {v27.16b-v30.16b}, [%[w]], #64\n"                             \
+    "smull v31.8h, v24.8b, v27.8b\n"                                   \
+    "smlal2 v31.8h, v24.16b, v27.16b\n"                                \
+    "saddlp v4.4s, v31.8h\n"                                           \
+    "smull v31.8h, v25.8b, v27.8b\n"                                   \
+    "smlal2 v31.8h, v25.16b, v27.16b\n"                                \
+    "saddlp v12.4s, v31.8h\n"                                          \
+    "smull v31.8h, v26.8b, v27.8b\n"                                   \
+    "smlal2 v31.8h, v26.16b, v27.16b\n"                                \
+    "saddlp v20.4s, v31.8h\n"                                          \
+    "smull v31.8h, v24.8b, v28.8b\n"                                   \
+    "smlal2 v31.8h, v24.16b, v28.16b\n"                                \
+    "saddlp v5.4s, v31.8h\n"                                           \
+    "smull v31.8h, v25.8b, v28.8b\n"                                   \
+    "smlal2 v31.8h, v25.16b, v28.16b\n"                                \
+    "saddlp v13.4s, v31.8h\n"                                          \
+    "smull v31.8h, v26.8b, v28.8b\n"                                   \
+    "smlal2 v31.8h, v26.16b, v28.16b\n"                                \
+    "saddlp v21.4s, v31.8h\n"                                          \
+    "smull v31.8h, v24.8b, v29.8b\n"                                   \
+    "smlal2 v31.8h, v24.16b, v29.16b\n"                                \
+    "saddlp v6.4s, v31.8h\n"                                           \
+    "smull v31.8h, v25.8b, v29.8b\n"                                   \
+    "smlal2 v31.8h, v25.16b, v29.16b\n"                                \
+    "saddlp v14.4s, v31.8h\n"                                          \
+    "smull v31.8h, v26.8b, v29.8b\n"                                   \
+    "smlal2 v31.8h, v26.16b, v29.16b\n"                                \
+    "saddlp v22.4s, v31.8h\n"                                          \
+    "smull v31.8h, v24.8b, v30.8b\n"                                   \
+    "smlal2 v31.8h, v24.16b, v30.16b\n"                                \
+    "saddlp v7.4s, v31.8h\n"                                           \
+    "smull v31.8h, v25.8b, v30.8b\n"                                   \
+    "smlal2 v31.8h, v25.16b, v30.16b\n"                                \
+    "saddlp v15.4s, v31.8h\n"                                          \
+    "smull v31.8h, v26.8b, v30.8b\n"                                   \
+    "smlal2 v31.8h, v26.16b, v30.16b\n"                                \
+    "saddlp v23.4s, v31.8h\n"                                          \
+
+/* acc[j][k] (= v(8j + k)) += the products of rows kernel rows of n >= 1
+ * steps of 16 span bytes of the 3 pixels ptr[r * Q8_SPAN_TILE + j] with
+ * the weights from w; acc starts at 0 if first, else is loaded from acc.
+ * If last, each pixel's 8 accumulators are reduced to 2 vectors of 4
+ * channel sums, stored as acc[j][0] and acc[j][1]; else all are stored.
+ * Written out because GCC's register allocation of the same loop in
+ * intrinsics spills accumulators. */
+static inline __attribute__ ((always_inline)) void
+mlal_3x8 (int32x4_t acc[TILE][BLOCK], int first, int last,
+          const int8_t *const *ptr, int32_t rows, const int8_t *w, int32_t n)
+{
+  const int8_t *x0, *x1, *x2;
+  int32_t *a = (int32_t *) acc;
+  int32_t left;
+  __asm__ volatile (
+    "cbz %w[first], 3f\n"
+    "ldp %[x0], %[x1], [%[ptr]]\n"
+    "ldr %[x2], [%[ptr], #16]\n"
+    "add %[ptr], %[ptr], #%[row]\n"
+    MLAL_3X8_FIRST_STEP
+    "sub %w[n], %w[steps], #1\n"
+    "b 9f\n"
+    "3:\n"
+    "ld1 {v0.4s-v3.4s}, [%[a]], #64\n"
+    "ld1 {v4.4s-v7.4s}, [%[a]], #64\n"
+    "ld1 {v8.4s-v11.4s}, [%[a]], #64\n"
+    "ld1 {v12.4s-v15.4s}, [%[a]], #64\n"
+    "ld1 {v16.4s-v19.4s}, [%[a]], #64\n"
+    "ld1 {v20.4s-v23.4s}, [%[a]], #64\n"
+    "sub %[a], %[a], #384\n"
+    "2:\n"
+    "ldp %[x0], %[x1], [%[ptr]]\n"
+    "ldr %[x2], [%[ptr], #16]\n"
+    "add %[ptr], %[ptr], #%[row]\n"
+    "mov %w[n], %w[steps]\n"
+    "9:\n"
+    "tbz %w[n], #0, 8f\n"
+    MLAL_3X8_STEP
+    "sub %w[n], %w[n], #1\n"
+    "8:\n"
+    "cbz %w[n], 5f\n"
+    "1:\n"
+    MLAL_3X8_STEP
+    MLAL_3X8_STEP
+    "subs %w[n], %w[n], #2\n"
     "b.ne 1b\n"
+    "5:\n"
     "subs %w[rows], %w[rows], #1\n"
     "b.ne 2b\n"
+    "cbz %w[last], 6f\n"
+    "addp v0.4s, v0.4s, v1.4s\n"
+    "addp v2.4s, v2.4s, v3.4s\n"
+    "addp v0.4s, v0.4s, v2.4s\n"
+    "addp v4.4s, v4.4s, v5.4s\n"
+    "addp v6.4s, v6.4s, v7.4s\n"
+    "addp v4.4s, v4.4s, v6.4s\n"
+    "addp v8.4s, v8.4s, v9.4s\n"
+    "addp v10.4s, v10.4s, v11.4s\n"
+    "addp v8.4s, v8.4s, v10.4s\n"
+    "addp v12.4s, v12.4s, v13.4s\n"
+    "addp v14.4s, v14.4s, v15.4s\n"
+    "addp v12.4s, v12.4s, v14.4s\n"
+    "addp v16.4s, v16.4s, v17.4s\n"
+    "addp v18.4s, v18.4s, v19.4s\n"
+    "addp v16.4s, v16.4s, v18.4s\n"
+    "addp v20.4s, v20.4s, v21.4s\n"
+    "addp v22.4s, v22.4s, v23.4s\n"
+    "addp v20.4s, v20.4s, v22.4s\n"
+    "stp q0, q4, [%[a]]\n"
+    "stp q8, q12, [%[a], #128]\n"
+    "stp q16, q20, [%[a], #256]\n"
+    "b 7f\n"
+    "6:\n"
     "st1 {v0.4s-v3.4s}, [%[a]], #64\n"
     "st1 {v4.4s-v7.4s}, [%[a]], #64\n"
     "st1 {v8.4s-v11.4s}, [%[a]], #64\n"
     "st1 {v12.4s-v15.4s}, [%[a]], #64\n"
     "st1 {v16.4s-v19.4s}, [%[a]], #64\n"
     "st1 {v20.4s-v23.4s}, [%[a]], #64\n"
+    "7:\n"
     : [a] "+r" (a), [x0] "=&r" (x0), [x1] "=&r" (x1), [x2] "=&r" (x2),
       [w] "+r" (w), [n] "=&r" (left), [ptr] "+r" (ptr), [rows] "+r" (rows)
-    : [first] "r" (first), [steps] "r" (n),
+    : [first] "r" (first), [last] "r" (last), [steps] "r" (n),
       [row] "i" (Q8_SPAN_TILE * sizeof (const int8_t *))
     : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
 }
 
-/* The 8 outputs of pixel j's accumulators: reduced, bias added, rule R. */
+/* The 8 outputs of pixel j from its channel sums a[0], a[1]: bias added,
+ * rule R. */
 static inline __attribute__ ((always_inline)) int8x8_t
-finish (const int32x4_t *a, const requant *rq, const int32x4_t *m,
+finish (const int32x4_t *a, const int32x4_t *bias, const int32x4_t *m,
         const int64x2_t *sh, int16x8_t zp, int8x8_t qmin, int8x8_t qmax)
 {
-  int32x4_t s0 = vpaddq_s32 (vpaddq_s32 (a[0], a[1]), vpaddq_s32 (a[2], a[3]));
-  int32x4_t s1 = vpaddq_s32 (vpaddq_s32 (a[4], a[5]), vpaddq_s32 (a[6], a[7]));
-  s0 = vaddq_s32 (s0, vld1q_s32 (rq->bias));
-  s1 = vaddq_s32 (s1, vld1q_s32 (rq->bias + 4));
+  int32x4_t s0 = vaddq_s32 (a[0], bias[0]);
+  int32x4_t s1 = vaddq_s32 (a[1], bias[1]);
   int32x4_t t0 = q8_requant_r_s32x4 (s0, m[0], sh[0], sh[1]);
   int32x4_t t1 = q8_requant_r_s32x4 (s1, m[1], sh[2], sh[3]);
   return q8_requant_finish_s8x8 (t0, t1, zp, qmin, qmax);
@@ -275,25 +374,26 @@ tile (const q8_span_ctx *sc, const int8_t *blk, size_t w_bytes,
   int32x4_t acc[TILE][BLOCK] __attribute__ ((aligned (16)));
 
   if (all_rows) {
-    mlal_3x8 (acc, 1, ptr, p->kh, blk, span16 / 16);
+    mlal_3x8 (acc, 1, 1, ptr, p->kh, blk, span16 / 16);
   } else {
     for (int32_t ky0 = 0; ky0 < p->kh; ky0 += sc->rows) {
       int nky = p->kh - ky0 < sc->rows ? p->kh - ky0 : sc->rows;
       q8_span_rows (sc, q, TILE, nvalid, ky0, nky, ptr);
-      mlal_3x8 (acc, ky0 == 0, ptr, nky,
+      mlal_3x8 (acc, ky0 == 0, ky0 + nky >= p->kh, ptr, nky,
                 blk + (size_t) ky0 * BLOCK * (size_t) span16, span16 / 16);
     }
   }
 
   int32x4x2_t m = vld1q_s32_x2 (rq->mult);
+  int32x4x2_t bias = vld1q_s32_x2 (rq->bias);
   int64x2x4_t sh = vld1q_s64_x4 (rq->nshift);
   int16x8_t zp = vdupq_n_s16 ((int16_t) p->out_zp);
   int8x8_t qmin = vdup_n_s8 ((int8_t) p->act_min);
   int8x8_t qmax = vdup_n_s8 ((int8_t) p->act_max);
   int8x16_t v[2];
-  v[0] = vcombine_s8 (finish (acc[0], rq, m.val, sh.val, zp, qmin, qmax),
-                      finish (acc[1], rq, m.val, sh.val, zp, qmin, qmax));
-  int8x8_t v2 = finish (acc[2], rq, m.val, sh.val, zp, qmin, qmax);
+  v[0] = vcombine_s8 (finish (acc[0], bias.val, m.val, sh.val, zp, qmin, qmax),
+                      finish (acc[1], bias.val, m.val, sh.val, zp, qmin, qmax));
+  int8x8_t v2 = finish (acc[2], bias.val, m.val, sh.val, zp, qmin, qmax);
   v[1] = vcombine_s8 (v2, v2);
   if (p->lut != NULL) {
     int8x16x4_t lut[4];
