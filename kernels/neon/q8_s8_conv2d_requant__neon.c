@@ -104,165 +104,86 @@ q8_s8_conv2d_pack__neon (const q8_conv_params *p, const int8_t *w,
   }
 }
 
-/* One 16-byte step of the 3 pixels x 8 channels; ACC is sadalp, or
- * saddlp for the first step (no accumulator to read yet). */
-#define MLAL_3X8_STEP                                                      \
+/* One 16-byte step of the 3 pixels x 8 channels; ACC is "sadalp", or
+ * "saddlp" for the first step (no accumulator to read yet). */
+#define MLAL_3X8_STEP(ACC)                                             \
     "ldr q24, [%[x0]], #16\n"                                          \
     "ldr q25, [%[x1]], #16\n"                                          \
     "ldr q26, [%[x2]], #16\n"                                          \
     "ld1 {v27.16b-v30.16b}, [%[w]], #64\n"                             \
     "smull v31.8h, v24.8b, v27.8b\n"                                   \
     "smlal2 v31.8h, v24.16b, v27.16b\n"                                \
-    "sadalp v0.4s, v31.8h\n"                                           \
+    ACC " v0.4s, v31.8h\n"                                             \
     "smull v31.8h, v25.8b, v27.8b\n"                                   \
     "smlal2 v31.8h, v25.16b, v27.16b\n"                                \
-    "sadalp v8.4s, v31.8h\n"                                           \
+    ACC " v8.4s, v31.8h\n"                                             \
     "smull v31.8h, v26.8b, v27.8b\n"                                   \
     "smlal2 v31.8h, v26.16b, v27.16b\n"                                \
-    "sadalp v16.4s, v31.8h\n"                                          \
+    ACC " v16.4s, v31.8h\n"                                            \
     "smull v31.8h, v24.8b, v28.8b\n"                                   \
     "smlal2 v31.8h, v24.16b, v28.16b\n"                                \
-    "sadalp v1.4s, v31.8h\n"                                           \
+    ACC " v1.4s, v31.8h\n"                                             \
     "smull v31.8h, v25.8b, v28.8b\n"                                   \
     "smlal2 v31.8h, v25.16b, v28.16b\n"                                \
-    "sadalp v9.4s, v31.8h\n"                                           \
+    ACC " v9.4s, v31.8h\n"                                             \
     "smull v31.8h, v26.8b, v28.8b\n"                                   \
     "smlal2 v31.8h, v26.16b, v28.16b\n"                                \
-    "sadalp v17.4s, v31.8h\n"                                          \
+    ACC " v17.4s, v31.8h\n"                                            \
     "smull v31.8h, v24.8b, v29.8b\n"                                   \
     "smlal2 v31.8h, v24.16b, v29.16b\n"                                \
-    "sadalp v2.4s, v31.8h\n"                                           \
+    ACC " v2.4s, v31.8h\n"                                             \
     "smull v31.8h, v25.8b, v29.8b\n"                                   \
     "smlal2 v31.8h, v25.16b, v29.16b\n"                                \
-    "sadalp v10.4s, v31.8h\n"                                          \
+    ACC " v10.4s, v31.8h\n"                                            \
     "smull v31.8h, v26.8b, v29.8b\n"                                   \
     "smlal2 v31.8h, v26.16b, v29.16b\n"                                \
-    "sadalp v18.4s, v31.8h\n"                                          \
+    ACC " v18.4s, v31.8h\n"                                            \
     "smull v31.8h, v24.8b, v30.8b\n"                                   \
     "smlal2 v31.8h, v24.16b, v30.16b\n"                                \
-    "sadalp v3.4s, v31.8h\n"                                           \
+    ACC " v3.4s, v31.8h\n"                                             \
     "smull v31.8h, v25.8b, v30.8b\n"                                   \
     "smlal2 v31.8h, v25.16b, v30.16b\n"                                \
-    "sadalp v11.4s, v31.8h\n"                                          \
+    ACC " v11.4s, v31.8h\n"                                            \
     "smull v31.8h, v26.8b, v30.8b\n"                                   \
     "smlal2 v31.8h, v26.16b, v30.16b\n"                                \
-    "sadalp v19.4s, v31.8h\n"                                          \
+    ACC " v19.4s, v31.8h\n"                                            \
     "ld1 {v27.16b-v30.16b}, [%[w]], #64\n"                             \
     "smull v31.8h, v24.8b, v27.8b\n"                                   \
     "smlal2 v31.8h, v24.16b, v27.16b\n"                                \
-    "sadalp v4.4s, v31.8h\n"                                           \
+    ACC " v4.4s, v31.8h\n"                                             \
     "smull v31.8h, v25.8b, v27.8b\n"                                   \
     "smlal2 v31.8h, v25.16b, v27.16b\n"                                \
-    "sadalp v12.4s, v31.8h\n"                                          \
+    ACC " v12.4s, v31.8h\n"                                            \
     "smull v31.8h, v26.8b, v27.8b\n"                                   \
     "smlal2 v31.8h, v26.16b, v27.16b\n"                                \
-    "sadalp v20.4s, v31.8h\n"                                          \
+    ACC " v20.4s, v31.8h\n"                                            \
     "smull v31.8h, v24.8b, v28.8b\n"                                   \
     "smlal2 v31.8h, v24.16b, v28.16b\n"                                \
-    "sadalp v5.4s, v31.8h\n"                                           \
+    ACC " v5.4s, v31.8h\n"                                             \
     "smull v31.8h, v25.8b, v28.8b\n"                                   \
     "smlal2 v31.8h, v25.16b, v28.16b\n"                                \
-    "sadalp v13.4s, v31.8h\n"                                          \
+    ACC " v13.4s, v31.8h\n"                                            \
     "smull v31.8h, v26.8b, v28.8b\n"                                   \
     "smlal2 v31.8h, v26.16b, v28.16b\n"                                \
-    "sadalp v21.4s, v31.8h\n"                                          \
+    ACC " v21.4s, v31.8h\n"                                            \
     "smull v31.8h, v24.8b, v29.8b\n"                                   \
     "smlal2 v31.8h, v24.16b, v29.16b\n"                                \
-    "sadalp v6.4s, v31.8h\n"                                           \
+    ACC " v6.4s, v31.8h\n"                                             \
     "smull v31.8h, v25.8b, v29.8b\n"                                   \
     "smlal2 v31.8h, v25.16b, v29.16b\n"                                \
-    "sadalp v14.4s, v31.8h\n"                                          \
+    ACC " v14.4s, v31.8h\n"                                            \
     "smull v31.8h, v26.8b, v29.8b\n"                                   \
     "smlal2 v31.8h, v26.16b, v29.16b\n"                                \
-    "sadalp v22.4s, v31.8h\n"                                          \
+    ACC " v22.4s, v31.8h\n"                                            \
     "smull v31.8h, v24.8b, v30.8b\n"                                   \
     "smlal2 v31.8h, v24.16b, v30.16b\n"                                \
-    "sadalp v7.4s, v31.8h\n"                                           \
+    ACC " v7.4s, v31.8h\n"                                             \
     "smull v31.8h, v25.8b, v30.8b\n"                                   \
     "smlal2 v31.8h, v25.16b, v30.16b\n"                                \
-    "sadalp v15.4s, v31.8h\n"                                          \
+    ACC " v15.4s, v31.8h\n"                                            \
     "smull v31.8h, v26.8b, v30.8b\n"                                   \
     "smlal2 v31.8h, v26.16b, v30.16b\n"                                \
-    "sadalp v23.4s, v31.8h\n"                                          \
-
-#define MLAL_3X8_FIRST_STEP                                                \
-    "ldr q24, [%[x0]], #16\n"                                          \
-    "ldr q25, [%[x1]], #16\n"                                          \
-    "ldr q26, [%[x2]], #16\n"                                          \
-    "ld1 {v27.16b-v30.16b}, [%[w]], #64\n"                             \
-    "smull v31.8h, v24.8b, v27.8b\n"                                   \
-    "smlal2 v31.8h, v24.16b, v27.16b\n"                                \
-    "saddlp v0.4s, v31.8h\n"                                           \
-    "smull v31.8h, v25.8b, v27.8b\n"                                   \
-    "smlal2 v31.8h, v25.16b, v27.16b\n"                                \
-    "saddlp v8.4s, v31.8h\n"                                           \
-    "smull v31.8h, v26.8b, v27.8b\n"                                   \
-    "smlal2 v31.8h, v26.16b, v27.16b\n"                                \
-    "saddlp v16.4s, v31.8h\n"                                          \
-    "smull v31.8h, v24.8b, v28.8b\n"                                   \
-    "smlal2 v31.8h, v24.16b, v28.16b\n"                                \
-    "saddlp v1.4s, v31.8h\n"                                           \
-    "smull v31.8h, v25.8b, v28.8b\n"                                   \
-    "smlal2 v31.8h, v25.16b, v28.16b\n"                                \
-    "saddlp v9.4s, v31.8h\n"                                           \
-    "smull v31.8h, v26.8b, v28.8b\n"                                   \
-    "smlal2 v31.8h, v26.16b, v28.16b\n"                                \
-    "saddlp v17.4s, v31.8h\n"                                          \
-    "smull v31.8h, v24.8b, v29.8b\n"                                   \
-    "smlal2 v31.8h, v24.16b, v29.16b\n"                                \
-    "saddlp v2.4s, v31.8h\n"                                           \
-    "smull v31.8h, v25.8b, v29.8b\n"                                   \
-    "smlal2 v31.8h, v25.16b, v29.16b\n"                                \
-    "saddlp v10.4s, v31.8h\n"                                          \
-    "smull v31.8h, v26.8b, v29.8b\n"                                   \
-    "smlal2 v31.8h, v26.16b, v29.16b\n"                                \
-    "saddlp v18.4s, v31.8h\n"                                          \
-    "smull v31.8h, v24.8b, v30.8b\n"                                   \
-    "smlal2 v31.8h, v24.16b, v30.16b\n"                                \
-    "saddlp v3.4s, v31.8h\n"                                           \
-    "smull v31.8h, v25.8b, v30.8b\n"                                   \
-    "smlal2 v31.8h, v25.16b, v30.16b\n"                                \
-    "saddlp v11.4s, v31.8h\n"                                          \
-    "smull v31.8h, v26.8b, v30.8b\n"                                   \
-    "smlal2 v31.8h, v26.16b, v30.16b\n"                                \
-    "saddlp v19.4s, v31.8h\n"                                          \
-    "ld1 {v27.16b-v30.16b}, [%[w]], #64\n"                             \
-    "smull v31.8h, v24.8b, v27.8b\n"                                   \
-    "smlal2 v31.8h, v24.16b, v27.16b\n"                                \
-    "saddlp v4.4s, v31.8h\n"                                           \
-    "smull v31.8h, v25.8b, v27.8b\n"                                   \
-    "smlal2 v31.8h, v25.16b, v27.16b\n"                                \
-    "saddlp v12.4s, v31.8h\n"                                          \
-    "smull v31.8h, v26.8b, v27.8b\n"                                   \
-    "smlal2 v31.8h, v26.16b, v27.16b\n"                                \
-    "saddlp v20.4s, v31.8h\n"                                          \
-    "smull v31.8h, v24.8b, v28.8b\n"                                   \
-    "smlal2 v31.8h, v24.16b, v28.16b\n"                                \
-    "saddlp v5.4s, v31.8h\n"                                           \
-    "smull v31.8h, v25.8b, v28.8b\n"                                   \
-    "smlal2 v31.8h, v25.16b, v28.16b\n"                                \
-    "saddlp v13.4s, v31.8h\n"                                          \
-    "smull v31.8h, v26.8b, v28.8b\n"                                   \
-    "smlal2 v31.8h, v26.16b, v28.16b\n"                                \
-    "saddlp v21.4s, v31.8h\n"                                          \
-    "smull v31.8h, v24.8b, v29.8b\n"                                   \
-    "smlal2 v31.8h, v24.16b, v29.16b\n"                                \
-    "saddlp v6.4s, v31.8h\n"                                           \
-    "smull v31.8h, v25.8b, v29.8b\n"                                   \
-    "smlal2 v31.8h, v25.16b, v29.16b\n"                                \
-    "saddlp v14.4s, v31.8h\n"                                          \
-    "smull v31.8h, v26.8b, v29.8b\n"                                   \
-    "smlal2 v31.8h, v26.16b, v29.16b\n"                                \
-    "saddlp v22.4s, v31.8h\n"                                          \
-    "smull v31.8h, v24.8b, v30.8b\n"                                   \
-    "smlal2 v31.8h, v24.16b, v30.16b\n"                                \
-    "saddlp v7.4s, v31.8h\n"                                           \
-    "smull v31.8h, v25.8b, v30.8b\n"                                   \
-    "smlal2 v31.8h, v25.16b, v30.16b\n"                                \
-    "saddlp v15.4s, v31.8h\n"                                          \
-    "smull v31.8h, v26.8b, v30.8b\n"                                   \
-    "smlal2 v31.8h, v26.16b, v30.16b\n"                                \
-    "saddlp v23.4s, v31.8h\n"                                          \
+    ACC " v23.4s, v31.8h\n"
 
 /* acc[j][k] (= v(8j + k)) += the products of rows kernel rows of n >= 1
  * steps of 16 span bytes of the 3 pixels ptr[r * Q8_SPAN_TILE + j] with
@@ -283,7 +204,7 @@ mlal_3x8 (int32x4_t acc[TILE][BLOCK], int first, int last,
     "ldp %[x0], %[x1], [%[ptr]]\n"
     "ldr %[x2], [%[ptr], #16]\n"
     "add %[ptr], %[ptr], #%[row]\n"
-    MLAL_3X8_FIRST_STEP
+    MLAL_3X8_STEP ("saddlp")
     "sub %w[n], %w[steps], #1\n"
     "b 9f\n"
     "3:\n"
@@ -301,13 +222,13 @@ mlal_3x8 (int32x4_t acc[TILE][BLOCK], int first, int last,
     "mov %w[n], %w[steps]\n"
     "9:\n"
     "tbz %w[n], #0, 8f\n"
-    MLAL_3X8_STEP
+    MLAL_3X8_STEP ("sadalp")
     "sub %w[n], %w[n], #1\n"
     "8:\n"
     "cbz %w[n], 5f\n"
     "1:\n"
-    MLAL_3X8_STEP
-    MLAL_3X8_STEP
+    MLAL_3X8_STEP ("sadalp")
+    MLAL_3X8_STEP ("sadalp")
     "subs %w[n], %w[n], #2\n"
     "b.ne 1b\n"
     "5:\n"
