@@ -13,8 +13,8 @@
  * (90 instructions with the loop's own, unrolled twice: 14.2 per
  * instruction; 16 is sdot's own).  Registers: 20 accumulators, 5
  * inputs, 4 weights.  A tile's spans are gathered once and serve every
- * 16-channel chunk.  sdot is
- * signed x signed, so the input is used as it is: the packed bias is
+ * 16-channel chunk.  sdot is signed x signed, so the input is used as
+ * it is: the packed bias is
  * bias - in_zp * sum(w), padding read as in_zp contributes 0, and every
  * partial sum is bounded by |bias| + 256 * sum|w| < 2^31 (ARITHMETIC.md).
  *
