@@ -45,7 +45,8 @@ void q8_s8_conv2d_requant__avx2 (const q8_conv_params *p, const void *packed,
                                  int32_t y1);
 
 /* Generic convolution for baseline aarch64 NEON (groups = 1, kw * in_c
- * rounded up to 16 <= 2048): smull/smlal2/sadalp along the span. */
+ * rounded up to 16 <= 2048): smull/smlal2/sadalp along the span, 3 pixels
+ * x 8 channels per tile. */
 int q8_s8_conv2d_accepts__neon (const q8_conv_params *p);
 size_t q8_s8_conv2d_packed_size__neon (const q8_conv_params *p);
 void q8_s8_conv2d_pack__neon (const q8_conv_params *p, const int8_t *w,

@@ -1,0 +1,74 @@
+/* q8_requant_neon.h - rule R (ARITHMETIC.md) on NEON vectors, the fused
+ * epilogue of the aarch64 convolution kernels (neon/ and neondot/ include
+ * it and compile it with their own flags).
+ *
+ * For 4 accumulators and their channels' M and -r (as int64 lanes):
+ *
+ *   smull/smull2   acc * M, exact in int64 (|acc * M| < 2^62)
+ *   srshl          rounding shift right by r: floor((p + 2^(r-1)) / 2^r),
+ *                  computed by the instruction without intermediate
+ *                  overflow, i.e. exactly rule R's t
+ *   sqxtn          t saturated to int32
+ *
+ * then 16 such values are saturated to int16, the zero point is added with
+ * saturation, the sum is saturated to int8 and clamped to [qmin, qmax].
+ * Every saturation is monotone and its bounds lie outside [qmin, qmax]
+ * widened by |zp| <= 128, so the result equals clamp(t + zp, qmin, qmax)
+ * computed in 64 bits.  The fused table is applied with tbl/tbx on the
+ * four 64-byte quarters of the 256 entries.
+ */
+#ifndef Q8_REQUANT_NEON_H
+#define Q8_REQUANT_NEON_H
+
+#include <arm_neon.h>
+
+/* t of rule R, saturated to int32, for acc with multipliers m and negated
+ * shifts nsh_lo (channels 0, 1) and nsh_hi (channels 2, 3). */
+static inline int32x4_t
+q8_requant_r_s32x4 (int32x4_t acc, int32x4_t m, int64x2_t nsh_lo,
+                    int64x2_t nsh_hi)
+{
+  int64x2_t lo = vmull_s32 (vget_low_s32 (acc), vget_low_s32 (m));
+  int64x2_t hi = vmull_high_s32 (acc, m);
+  lo = vrshlq_s64 (lo, nsh_lo);
+  hi = vrshlq_s64 (hi, nsh_hi);
+  return vqmovn_high_s64 (vqmovn_s64 (lo), hi);
+}
+
+/* clamp(t + zp, qmin, qmax) of 16 rule R values t0..t3 (saturated). */
+static inline int8x16_t
+q8_requant_finish_s8x16 (int32x4_t t0, int32x4_t t1, int32x4_t t2,
+                         int32x4_t t3, int16x8_t zp, int8x16_t qmin,
+                         int8x16_t qmax)
+{
+  int16x8_t h0 = vqaddq_s16 (vqmovn_high_s32 (vqmovn_s32 (t0), t1), zp);
+  int16x8_t h1 = vqaddq_s16 (vqmovn_high_s32 (vqmovn_s32 (t2), t3), zp);
+  int8x16_t o = vqmovn_high_s16 (vqmovn_s16 (h0), h1);
+  return vminq_s8 (vmaxq_s8 (o, qmin), qmax);
+}
+
+/* The same for 8 values. */
+static inline int8x8_t
+q8_requant_finish_s8x8 (int32x4_t t0, int32x4_t t1, int16x8_t zp,
+                        int8x8_t qmin, int8x8_t qmax)
+{
+  int16x8_t h = vqaddq_s16 (vqmovn_high_s32 (vqmovn_s32 (t0), t1), zp);
+  return vmin_s8 (vmax_s8 (vqmovn_s16 (h), qmin), qmax);
+}
+
+/* table[v + 128] for the 16 values v of o; lut holds the 256 entries. */
+static inline int8x16_t
+q8_lut_s8x16 (const int8x16x4_t lut[4], int8x16_t o)
+{
+  uint8x16_t i = veorq_u8 (vreinterpretq_u8_s8 (o), vdupq_n_u8 (0x80));
+  uint8x16_t q = vdupq_n_u8 (64);
+  int8x16_t r = vqtbl4q_s8 (lut[0], i);
+  i = vsubq_u8 (i, q);
+  r = vqtbx4q_s8 (r, lut[1], i);
+  i = vsubq_u8 (i, q);
+  r = vqtbx4q_s8 (r, lut[2], i);
+  i = vsubq_u8 (i, q);
+  return vqtbx4q_s8 (r, lut[3], i);
+}
+
+#endif /* Q8_REQUANT_NEON_H */
