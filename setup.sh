@@ -12,7 +12,8 @@ set -eu
 cd "$(dirname "$0")"
 
 PACKAGES="meson ninja-build pkg-config gcc libc6-dev check
-  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+  libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good libv4l-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
   clang libclang-rt-14-dev valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross

@@ -45,16 +45,8 @@ typedef struct {
   const void *packed;
 } conv_plan;
 
-static uint32_t
-op_index (const q8_model *m, const q8__op *op)
-{
-  uintptr_t base = (uintptr_t) m->ops, at = (uintptr_t) op;
-  if (at < base || at >= base + (uintptr_t) m->n_ops * sizeof *op)
-    return UINT32_MAX;
-  return (uint32_t) ((at - base) / sizeof *op);
-}
-
-/* Fails with "op N (conv2d): <message>". */
+/* Fails with the message alone: the loader and the planner prefix it with
+ * "op N (conv2d)" (they did so twice before). */
 static q8_status
 op_err (const q8_model *m, const q8__op *op, char *err, size_t err_size,
         q8_status st, const char *fmt, ...)
@@ -69,8 +61,7 @@ op_err (const q8_model *m, const q8__op *op, char *err, size_t err_size,
   va_start (ap, fmt);
   vsnprintf (msg, sizeof msg, fmt, ap);
   va_end (ap);
-  return q8__err (err, err_size, st, "op %u (conv2d): %s",
-                  op_index (m, op), msg);
+  return q8__err (err, err_size, st, "%s", msg);
 }
 
 /* The scale of output channel oc of weight tensor w. */

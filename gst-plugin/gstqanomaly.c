@@ -709,10 +709,18 @@ gst_qanomaly_set_info (GstVideoFilter *filter, GstCaps *incaps,
   q8_plan_output_info (self->plan, 0, &oi);
   self->map_w = oi.w;
   self->map_h = oi.h;
-  /* Luma plus a row each of Cb and Cr for RGB input. */
-  self->luma = g_malloc ((gsize) a.w * (a.h + 2));
-  self->input = g_malloc ((gsize) self->in_w * self->in_h);
-  self->map = g_new (gfloat, (gsize) self->map_w * self->map_h);
+  /* Luma plus a row each of Cb and Cr for RGB input.  The frame may be
+   * large (up to what GstVideoInfo accepts): g_malloc would abort. */
+  self->luma = g_try_malloc ((gsize) a.w * (a.h + 2));
+  self->input = g_try_malloc ((gsize) self->in_w * self->in_h);
+  self->map = g_try_new (gfloat, (gsize) self->map_w * self->map_h);
+  if (self->luma == NULL || self->input == NULL || self->map == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+        ("Not enough memory for %dx%d video.", fw, fh),
+        ("%" G_GSIZE_FORMAT " bytes of luma", (gsize) a.w * (a.h + 2)));
+    gst_qanomaly_free_stream (self);
+    return FALSE;
+  }
   GST_INFO_OBJECT (self, "region %d,%d %dx%d -> %dx%d input, %dx%d map",
       a.x, a.y, a.w, a.h, self->in_w, self->in_h, self->map_w, self->map_h);
   return TRUE;

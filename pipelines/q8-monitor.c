@@ -398,7 +398,10 @@ main (int argc, char **argv)
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
     g_printerr ("q8-monitor: %s\n", error->message);
-    return 2;
+    g_clear_error (&error);
+    g_option_context_free (ctx);
+    m.exit_code = 2;
+    goto out;
   }
   g_option_context_free (ctx);
 
@@ -408,14 +411,15 @@ main (int argc, char **argv)
       printf ("No V4L2 camera found (/dev/video0 to /dev/video%d).\n",
           MAX_VIDEO_DEVICES - 1);
     g_free (first);
-    return 0;
+    goto out;
   }
   if (m.file == NULL && !m.test && m.device == NULL
       && find_cameras (FALSE, &m.device) == 0) {
     g_printerr ("q8-monitor: no camera found (no V4L2 capture device in "
         "/dev/video*).\n  Use --file FILE to analyse a video file, or "
         "--test for a test pattern.\n");
-    return 2;
+    m.exit_code = 2;
+    goto out;
   }
   if (m.interval <= 0)
     m.interval = 1;
@@ -424,13 +428,16 @@ main (int argc, char **argv)
   if (g_mkdir_with_parents (m.snapshots, 0755) < 0) {
     g_printerr ("q8-monitor: cannot create %s: %s\n", m.snapshots,
         g_strerror (errno));
-    return 1;
+    m.exit_code = 1;
+    goto out;
   }
   m.events = stdout;
   if (m.events_path != NULL && (m.events = fopen (m.events_path, "a")) == NULL) {
     g_printerr ("q8-monitor: cannot open %s: %s\n", m.events_path,
         g_strerror (errno));
-    return 1;
+    m.events = stdout;
+    m.exit_code = 1;
+    goto out;
   }
 
   desc = build_description (&m);
@@ -440,7 +447,9 @@ main (int argc, char **argv)
   if (m.pipeline == NULL) {
     g_printerr ("q8-monitor: cannot build the pipeline: %s\n",
         error->message);
-    return 1;
+    g_clear_error (&error);
+    m.exit_code = 1;
+    goto out;
   }
   g_clear_error (&error);       /* parse_launch may warn yet succeed */
 
@@ -469,7 +478,10 @@ main (int argc, char **argv)
   g_main_loop_unref (m.loop);
   g_printerr ("q8-monitor: %" G_GUINT64_FORMAT " anomalous frames\n",
       m.anomalies);
-  if (m.events != stdout)
+out:
+  /* Every exit frees the parsed options (LeakSanitizer found the early
+   * ones leaking). */
+  if (m.events != NULL && m.events != stdout)
     fclose (m.events);
   g_free (m.model);
   g_free (m.scene);

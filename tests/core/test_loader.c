@@ -10,6 +10,26 @@
 
 #include "q8_test.h"
 
+/* The loader's read () is wrapped (-Wl,--wrap=read in tests/meson.build):
+ * when a test sets truncate_path, the next read first truncates that file
+ * to truncate_to bytes, as another process replacing the model while q8
+ * reads it would. */
+static const char *truncate_path;
+static off_t truncate_to;
+
+ssize_t __real_read (int fd, void *buf, size_t n);
+ssize_t __wrap_read (int fd, void *buf, size_t n);
+
+ssize_t
+__wrap_read (int fd, void *buf, size_t n)
+{
+  if (truncate_path != NULL) {
+    ck_assert_int_eq (truncate (truncate_path, truncate_to), 0);
+    truncate_path = NULL;
+  }
+  return __real_read (fd, buf, n);
+}
+
 /* Bitwise CRC-32 (ISO-HDLC), independent of core/crc32.c's table. */
 static uint32_t
 crc32_bitwise (const uint8_t *p, size_t n)
@@ -304,6 +324,207 @@ START_TEST (test_op_damage)
 }
 END_TEST
 
+/* Weight dimensions whose product overflows size_t: each dim is in range
+ * (at most 2^24), their product (2^96) is not, and the loader says so
+ * instead of wrapping into a small size that the data would match. */
+START_TEST (test_dims_overflow)
+{
+  size_t n;
+  uint8_t *f = valid_model (&n);
+  uint8_t *g = malloc (n);
+  char err[256];
+  uint32_t toff = (uint32_t) f[56] | (uint32_t) f[57] << 8;
+  uint8_t *w = g + toff + 2 * 64;
+  memcpy (g, f, n);
+  for (int i = 0; i < 4; i++)
+    put32 (w + 8 + 4 * i, 1u << 24);
+  reseal (g, n);
+  ck_assert_int_eq (load (g, n, err, sizeof err), Q8_EOVERFLOW);
+  ck_assert_msg (strstr (err, "'w'") != NULL && strstr (err, "overflow"),
+                 "%s", err);
+  /* 2^24 x 2^24 x 4 bytes fits in 64 bits but is not the data size. */
+  memcpy (g, f, n);
+  put32 (w + 8, 1u << 24);
+  put32 (w + 12, 1u << 24);
+  put32 (w + 16, 1);
+  put32 (w + 20, 1);
+  reseal (g, n);
+  ck_assert_int_eq (load (g, n, err, sizeof err), Q8_ETENSOR);
+  ck_assert_msg (strstr (err, "281474976710656") != NULL, "%s", err);
+  free (g);
+  free (f);
+}
+END_TEST
+
+/* Offsets that point past the end, including ones whose sum with the size
+ * would wrap around 2^64 (the loader compares by subtraction). */
+START_TEST (test_offsets_past_end)
+{
+  size_t n;
+  uint8_t *f = valid_model (&n);
+  uint8_t *g = malloc (n);
+  char err[256];
+  uint32_t toff = (uint32_t) f[56] | (uint32_t) f[57] << 8;
+  uint8_t *w = g + toff + 2 * 64;
+  static const uint64_t far[] = { UINT64_MAX - 63, UINT64_MAX - 127,
+                                  (uint64_t) 1 << 63 };
+  for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) {
+    /* Tensor data. */
+    memcpy (g, f, n);
+    put64 (w + 32, far[i]);
+    reseal (g, n);
+    ck_assert_int_eq (load (g, n, err, sizeof err), Q8_EBOUNDS);
+    /* A section: its offset, and its size with a valid offset. */
+    memcpy (g, f, n);
+    put64 (g + 104, far[i]);
+    reseal (g, n);
+    ck_assert_int_eq (load (g, n, err, sizeof err), Q8_EBOUNDS);
+    memcpy (g, f, n);
+    put64 (g + 112, far[i]);
+    reseal (g, n);
+    ck_assert_int_eq (load (g, n, err, sizeof err), Q8_EBOUNDS);
+    /* The file size field itself. */
+    memcpy (g, f, n);
+    put64 (g + 16, far[i]);
+    reseal (g, n);
+    ck_assert_int_eq (load (g, n, err, sizeof err), Q8_ETRUNC);
+  }
+  /* Per-channel scales: the weight made per-channel with its scales at
+   * the very end of the data section (one float short). */
+  memcpy (g, f, n);
+  w[7] = 1;
+  put32 (w + 28, 0);
+  put64 (w + 48, (f[112] | (uint64_t) f[113] << 8) - 12);
+  reseal (g, n);
+  ck_assert_int_eq (load (g, n, err, sizeof err), Q8_EBOUNDS);
+  /* A metadata string value outside the string table. */
+  uint32_t moff = (uint32_t) f[72] | (uint32_t) f[73] << 8;
+  memcpy (g, f, n);
+  put64 (g + moff + 8, 0xffffffffffull);
+  reseal (g, n);
+  ck_assert_int_eq (load (g, n, err, sizeof err), Q8_EMETA);
+  free (g);
+  free (f);
+}
+END_TEST
+
+/* Checksums that match but op parameters that disagree with the shapes
+ * or ranges; each is refused by the op's validate, naming the op. */
+START_TEST (test_op_params_inconsistent)
+{
+  size_t n;
+  uint8_t *f = valid_model (&n);
+  uint8_t *g = malloc (n);
+  char err[256];
+  uint32_t ooff = (uint32_t) f[64] | (uint32_t) f[65] << 8;
+  uint32_t toff = (uint32_t) f[56] | (uint32_t) f[57] << 8;
+  struct {
+    int slot;
+    int32_t value;
+    const char *says;
+  } cases[] = {
+    { Q8_CONV_KW, 1, "" },                /* 3x1 kernel, weights 3x3 */
+    { Q8_CONV_GROUPS, 2, "" },            /* 3 input channels, 2 groups */
+    { Q8_CONV_GROUPS, 3, "" },            /* groups of 1, weights take 3 */
+    { Q8_CONV_STRIDE_H, 0, "stride" },
+    { Q8_CONV_DILATION_W, 0, "dilation" },
+    { Q8_CONV_PAD_LEFT, -1, "padding" },
+    { Q8_CONV_ACT_MIN, 100, "act_min" },  /* act_max set to 50 below */
+    { Q8_CONV_ACT_MAX, 200, "act_max" },
+    { Q8_CONV_ACT_MAX + 1, 7, "slot" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    memcpy (g, f, n);
+    put32 (g + ooff + 48 + 4 * cases[i].slot, (uint32_t) cases[i].value);
+    if (cases[i].slot == Q8_CONV_ACT_MIN) /* 100 > act_max 50 */
+      put32 (g + ooff + 48 + 4 * Q8_CONV_ACT_MAX, 50);
+    reseal (g, n);
+    q8_status st = load (g, n, err, sizeof err);
+    ck_assert_msg (st == Q8_EOP, "case %zu: %s (%s)", i, q8_status_str (st),
+                   err);
+    /* Named once (the op used to prefix its own name a second time). */
+    const char *at = strstr (err, "op 0 (conv2d): ");
+    ck_assert_msg (at != NULL && strstr (at + 15, "(conv2d)") == NULL
+                   && strstr (err, cases[i].says) != NULL,
+                   "case %zu: %s", i, err);
+  }
+  /* Bias of 3 values for 4 output channels (its size kept consistent). */
+  memcpy (g, f, n);
+  put32 (g + toff + 3 * 64 + 8, 3);
+  put64 (g + toff + 3 * 64 + 40, 12);
+  reseal (g, n);
+  q8_status st = load (g, n, err, sizeof err);
+  ck_assert_msg (st == Q8_ETENSOR && strstr (err, "bias 3 'b' has 3") != NULL,
+                 "%s (%s)", q8_status_str (st), err);
+  /* Output with 5 channels for 4 filters. */
+  memcpy (g, f, n);
+  put32 (g + toff + 1 * 64 + 20, 5);
+  reseal (g, n);
+  st = load (g, n, err, sizeof err);
+  ck_assert_msg (st == Q8_ETENSOR && strstr (err, "output y 1 'y' has 5"),
+                 "%s (%s)", q8_status_str (st), err);
+  free (g);
+  free (f);
+}
+END_TEST
+
+/* x (s8, c channels) -> UNARY TABLE with a const s8 table of dims -> y. */
+static q8_status
+write_table_model (int32_t c, int rank, const int32_t *dims, char *err,
+                   size_t es)
+{
+  q8_builder *b = q8_builder_new ();
+  size_t nt = 1;
+  for (int i = 0; i < rank; i++)
+    nt *= (size_t) dims[i];
+  int8_t *table = calloc (nt, 1);
+  int64_t x = q8_builder_add_activation (b, "x", Q8_DTYPE_S8, c, 0.1f, 0);
+  int64_t y = q8_builder_add_activation (b, "y", Q8_DTYPE_S8, c, 0.1f, 0);
+  int64_t t = q8_builder_add_const (b, "lut", Q8_DTYPE_S8, rank, dims, table,
+                                    1.0f, 0, NULL);
+  int32_t p[Q8_MAX_OP_PARAMS] = { 0 };
+  p[Q8_UNARY_KIND] = Q8_UNARY_TABLE;
+  ck_assert_int_ge (q8_builder_add_op (b, Q8_OP_UNARY, 2,
+                                       (uint32_t[]) { x, t }, 1,
+                                       (uint32_t[]) { y }, p,
+                                       Q8_MAX_OP_PARAMS), 0);
+  q8_builder_add_input (b, (uint32_t) x);
+  q8_builder_add_output (b, (uint32_t) y);
+  void *data = NULL;
+  size_t size;
+  q8_status st = q8_builder_write (b, &data, &size, err, es);
+  free (data);
+  free (table);
+  q8_builder_free (b);
+  return st;
+}
+
+/* A lookup table must have exactly 256 entries (or 256 per channel): any
+ * other size would let the kernel read past it. */
+START_TEST (test_lut_size)
+{
+  char err[256] = "";
+  ck_assert_int_eq (write_table_model (3, 1, (const int32_t[]) { 256 }, err,
+                                       sizeof err), Q8_OK);
+  ck_assert_int_eq (write_table_model (3, 2, (const int32_t[]) { 3, 256 },
+                                       err, sizeof err), Q8_OK);
+  static const struct {
+    int rank;
+    int32_t dims[2];
+  } bad[] = {
+    { 1, { 255 } }, { 1, { 257 } }, { 1, { 1 } }, { 2, { 2, 256 } },
+    { 2, { 4, 256 } }, { 2, { 3, 128 } }, { 2, { 1, 256 } },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    q8_status st = write_table_model (3, bad[i].rank, bad[i].dims, err,
+                                      sizeof err);
+    ck_assert_msg (st == Q8_EOP, "table %d-d [%d, %d]: %s (%s)", bad[i].rank,
+                   bad[i].dims[0], bad[i].dims[1], q8_status_str (st), err);
+    ck_assert_msg (strstr (err, "table 'lut'") != NULL, "%s", err);
+  }
+}
+END_TEST
+
 START_TEST (test_random_flips)
 {
   size_t n;
@@ -352,6 +573,84 @@ START_TEST (test_files)
 }
 END_TEST
 
+/* Output bytes of model m on a fixed 8x8 input. */
+static void
+run_8x8 (const q8_model *m, int8_t out[8 * 8 * 4])
+{
+  q8_plan *p;
+  char err[256];
+  ck_assert_msg (q8_plan_create (m, 8, 8, 1, &p, err, sizeof err) == Q8_OK,
+                 "%s", err);
+  int8_t *in = q8_plan_input (p, 0);
+  for (int i = 0; i < 8 * 8 * 3; i++)
+    in[i] = (int8_t) (i * 37 % 256 - 128);
+  ck_assert_int_eq (q8_run (p), Q8_OK);
+  memcpy (out, q8_plan_output (p, 0), 8 * 8 * 4);
+  q8_plan_free (p);
+}
+
+static void
+write_file (const char *path, const void *bytes, size_t n)
+{
+  FILE *fp = fopen (path, "wb");
+  ck_assert_ptr_nonnull (fp);
+  ck_assert_uint_eq (fwrite (bytes, 1, n, fp), n);
+  ck_assert_int_eq (fclose (fp), 0);
+}
+
+/* q8_model_load_file reads the whole file into memory (no mmap): a model
+ * file truncated or overwritten after loading does not touch the loaded
+ * model, and one truncated while it is read is refused as truncated. */
+START_TEST (test_file_changes)
+{
+  char err[256];
+  size_t n;
+  uint8_t *f = valid_model (&n);
+  char path[] = "/tmp/q8-test-XXXXXX";
+  int fd = mkstemp (path);
+  ck_assert_int_ge (fd, 0);
+  close (fd);
+  int8_t want[8 * 8 * 4], got[8 * 8 * 4];
+  q8_model *ref, *m;
+  ck_assert_int_eq (q8_model_load_buffer (f, n, &ref, err, sizeof err),
+                    Q8_OK);
+  run_8x8 (ref, want);
+
+  /* After loading: truncated to nothing, then overwritten with junk. */
+  write_file (path, f, n);
+  ck_assert_int_eq (q8_model_load_file (path, &m, err, sizeof err), Q8_OK);
+  ck_assert_int_eq (truncate (path, 0), 0);
+  run_8x8 (m, got);
+  ck_assert_mem_eq (got, want, sizeof want);
+  memset (f + 128, 0xA5, n - 128);
+  write_file (path, f, n);
+  run_8x8 (m, got);
+  ck_assert_mem_eq (got, want, sizeof want);
+  q8_model_free (m);
+  free (f);
+  f = valid_model (&n);
+
+  /* While loading: the file shrinks between fstat () and read (). */
+  static const off_t cut[] = { 0, 5, 100, 128, 300 };
+  for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+    write_file (path, f, n);
+    truncate_path = path;
+    truncate_to = cut[i];
+    m = (q8_model *) 1;
+    q8_status st = q8_model_load_file (path, &m, err, sizeof err);
+    ck_assert_ptr_null (truncate_path); /* the wrapper did run */
+    ck_assert_ptr_null (m);
+    ck_assert_msg (st == (cut[i] < 8 ? Q8_EMAGIC : Q8_ETRUNC),
+                   "cut at %lld: %s (%s)", (long long) cut[i],
+                   q8_status_str (st), err);
+    ck_assert_msg (strstr (err, path) != NULL, "%s", err);
+  }
+  q8_model_free (ref);
+  unlink (path);
+  free (f);
+}
+END_TEST
+
 Suite *
 q8_test_suite (void)
 {
@@ -363,8 +662,13 @@ q8_test_suite (void)
   tcase_add_test (tc, test_header_damage);
   tcase_add_test (tc, test_tensor_damage);
   tcase_add_test (tc, test_op_damage);
+  tcase_add_test (tc, test_dims_overflow);
+  tcase_add_test (tc, test_offsets_past_end);
+  tcase_add_test (tc, test_op_params_inconsistent);
+  tcase_add_test (tc, test_lut_size);
   tcase_add_test (tc, test_random_flips);
   tcase_add_test (tc, test_files);
+  tcase_add_test (tc, test_file_changes);
   suite_add_tcase (s, tc);
   return s;
 }

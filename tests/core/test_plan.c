@@ -222,6 +222,31 @@ START_TEST (test_bad_sizes)
   ck_assert (strstr (err, "0x10") != NULL);
   ck_assert_int_eq (q8_plan_create (m, 10, Q8_MAX_DIM + 1, 1, &p, err,
                                     sizeof err), Q8_ESHAPE);
+  /* 0x0 and 65536x65536 (whose pixel count, 2^32, would wrap a 32-bit
+   * size): refused before anything is sized, also by resize. */
+  static const int bad[][2] = { { 0, 0 }, { 65536, 65536 }, { -1, 10 },
+                                { 10, -2147483647 - 1 }, { 2147483647, 1 } };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    p = (q8_plan *) 1;
+    ck_assert_int_eq (q8_plan_create (m, bad[i][0], bad[i][1], 1, &p, err,
+                                      sizeof err), Q8_ESHAPE);
+    ck_assert_ptr_null (p);
+    ck_assert_msg (strstr (err, "outside 1x1..32768x32768") != NULL, "%s",
+                   err);
+  }
+  ck_assert_int_eq (q8_plan_create (m, 4, 4, 1, &p, err, sizeof err), Q8_OK);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ck_assert_int_eq (q8_plan_resize (p, bad[i][0], bad[i][1], err,
+                                      sizeof err), Q8_ESHAPE);
+    /* The plan keeps its old size and still runs. */
+    q8_tensor_info info;
+    ck_assert_int_eq (q8_plan_input_info (p, 0, &info), Q8_OK);
+    ck_assert_int_eq (info.w, 4);
+    ck_assert_int_eq (info.h, 4);
+    ck_assert_int_eq (q8_run (p), Q8_OK);
+  }
+  q8_plan_free (p);
+  p = NULL;
   ck_assert_int_eq (q8_plan_create (m, 10, 10, -1, &p, err, sizeof err),
                     Q8_EINVAL);
   ck_assert_int_eq (q8_plan_create (NULL, 10, 10, 1, &p, err, sizeof err),

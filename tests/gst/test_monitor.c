@@ -52,8 +52,16 @@ START_TEST (test_monitor_events)
     g_unlink (path);
     g_free (path);
   }
-  /* 2 s at 15 frames/s. */
-  ck_assert_msg (n >= 10, "only %d events: %s", n, err);
+  /* Every analysed frame shows the white ball, so there is one event per
+   * anomalous frame q8-monitor counts.  How many of the 30 frames of 2 s
+   * at 15 frames/s it analyses depends on the machine's speed (a live
+   * source; under ASan only a few), so only at least one is required. */
+  {
+    gchar *want = g_strdup_printf ("q8-monitor: %d anomalous frames", n);
+    ck_assert_msg (n >= 1 && strstr (err, want) != NULL, "%d events: %s", n,
+        err);
+    g_free (want);
+  }
   g_strfreev (lines);
   g_free (text);
   g_free (out);
