@@ -86,6 +86,7 @@ STD_CLIP = (8.0, 40.0)
 NOISE_DN = 1.5
 GAIN = 0.03
 MASK_DY = 2.0
+JITTER = 6
 MIN_AREA = 4
 # Foreign textures for "missing material" (training surfaces).
 FOREIGN = ("gimp_rock", "gimpx_dirt", "fotoxx_sand", "gimp_paper",
@@ -110,6 +111,20 @@ def _crop(surf, rng, size):
     h, w = surf.shape[:2]
     y0 = int(rng.integers(0, h - size + 1))
     x0 = int(rng.integers(0, w - size + 1))
+    return surf[y0:y0 + size, x0:x0 + size].astype(np.float32)
+
+
+def _view(surf, rng, size, base):
+    """A frame of the fixed camera: the window at base (y, x) moved by up
+    to JITTER px each way (placement tolerance of the product or of the
+    camera mount); base None: a window anywhere (a moving web)."""
+    if base is None:
+        return _crop(surf, rng, size)
+    h, w = surf.shape[:2]
+    y0 = int(np.clip(base[0] + rng.integers(-JITTER, JITTER + 1), 0,
+                     h - size))
+    x0 = int(np.clip(base[1] + rng.integers(-JITTER, JITTER + 1), 0,
+                     w - size))
     return surf[y0:y0 + size, x0:x0 + size].astype(np.float32)
 
 
@@ -431,24 +446,31 @@ def make_defect(clean, rng, dtype, size_px, level, std):
 # ------------------------------------------------------------------ main
 
 def surface_frames(name, seed, size, n_teach, n_normal, n_defect,
-                   which=None):
+                   which=None, view="fixed"):
     """Yields (kind, i, rgb uint8, mask uint8 or None, info) for a surface.
-    `which` optionally restricts to a dict kind -> set of indices."""
+    `which` optionally restricts to a dict kind -> set of indices.  view
+    "fixed": every frame shows the same place of the surface, within
+    JITTER px; "random": anywhere on it."""
     surf = anomaly_data.load_surface(name, max(512, 2 * size))
     surf_f = surf.astype(np.float32)
     std = float(anomaly_data.luma_f(surf).std())
+    base = None
+    if view == "fixed":
+        r = _rng(seed, name, "teach", 1 << 30)
+        base = (int(r.integers(JITTER, surf.shape[0] - size - JITTER + 1)),
+                int(r.integers(JITTER, surf.shape[1] - size - JITTER + 1)))
     for kind, n in (("teach", n_teach), ("normal", n_normal)):
         for i in range(n):
             if which is not None and i not in which.get(kind, ()):
                 continue
             rng = _rng(seed, name, kind, i)
-            img = _camera(_crop(surf_f, rng, size), rng)
+            img = _camera(_view(surf_f, rng, size, base), rng)
             yield kind, i, img, None, None
     for i, (dtype, s, lv) in enumerate(plan(n_defect)):
         if which is not None and i not in which.get("defect", ()):
             continue
         rng = _rng(seed, name, "defect", i)
-        clean = _crop(surf_f, rng, size)
+        clean = _view(surf_f, rng, size, base)
         out, mask, info = make_defect(clean, rng, dtype, s, lv, std)
         img = _camera(out, rng)
         yield "defect", i, img, (mask * 255).astype(np.uint8), info
@@ -459,9 +481,11 @@ def _save(path, arr):
     Image.fromarray(arr).save(path, compress_level=1)
 
 
-def generate(out_dir, split, size, n_teach, n_normal, n_defect, seed):
+def generate(out_dir, split, size, n_teach, n_normal, n_defect, seed,
+             view="fixed"):
     names = anomaly_data.surfaces(split)
-    index = {"seed": seed, "split": split, "size": size,
+    index = {"seed": seed, "split": split, "size": size, "view": view,
+             "jitter_px": JITTER if view == "fixed" else None,
              "noise_dn": NOISE_DN, "illumination": [1 - GAIN, 1 + GAIN],
              "mask_dy": MASK_DY,
              "luma": "BT.601: Y = 0.299 R + 0.587 G + 0.114 B, 0..255",
@@ -476,7 +500,7 @@ def generate(out_dir, split, size, n_teach, n_normal, n_defect, seed):
         os.makedirs(os.path.join(out_dir, name, "test"), exist_ok=True)
         teach = []
         for kind, i, img, mask, info in surface_frames(
-                name, seed, size, n_teach, n_normal, n_defect):
+                name, seed, size, n_teach, n_normal, n_defect, view=view):
             if kind == "teach":
                 rel = f"{name}/teach/{i:04d}.png"
                 teach.append(rel)
@@ -564,13 +588,16 @@ def main(argv=None):
     ap.add_argument("--n-defect", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--preview", help="write a contact sheet PNG")
+    ap.add_argument("--view", default="fixed", choices=("fixed", "random"),
+                    help="fixed: a camera on the same place of the surface "
+                    "(within JITTER px); random: windows anywhere on it")
     args = ap.parse_args(argv)
     if not args.out and not args.preview:
         ap.error("need -o DIR and/or --preview FILE.png")
     t0 = time.time()
     if args.out:
         idx = generate(args.out, args.split, args.size, args.n_teach,
-                       args.n_normal, args.n_defect, args.seed)
+                       args.n_normal, args.n_defect, args.seed, args.view)
         n_def = sum(t["label"] for t in idx["test"])
         print(f"{args.out}: {len(idx['surfaces'])} surfaces, "
               f"{sum(map(len, idx['teach'].values()))} teach, "

@@ -71,6 +71,17 @@ fixture_init (fixture *f, const char *format, const char *first, ...)
   va_end (ap);
 }
 
+/* A qanomaly on its built-in model. */
+static void
+fixture_init_valist_builtin (fixture *f, const char *first, ...)
+{
+  va_list ap;
+
+  va_start (ap, first);
+  fixture_init_valist (f, NULL, "GRAY8", first, ap);
+  va_end (ap);
+}
+
 /* Same with the untaught feature model of gst_test_models.h. */
 static void
 fixture_init_gaussian (fixture *f, const char *format, const char *first,
@@ -91,7 +102,8 @@ fixture_clear (fixture *f)
   gst_element_set_bus (f->e, NULL);
   gst_object_unref (f->bus);
   gst_object_unref (f->e);
-  g_unlink (f->model);
+  if (f->model != NULL)
+    g_unlink (f->model);
   g_free (f->model);
 }
 
@@ -489,6 +501,52 @@ START_TEST (test_teach_and_scene)
 }
 END_TEST
 
+/* The built-in feature model (no model property): it learns the clean
+ * frames, then a planted defect is anomalous with its box around the
+ * defect, and a clean frame is not. */
+START_TEST (test_builtin_model)
+{
+  fixture f;
+  GstMessage *m;
+  GstBuffer *out;
+  const GstStructure *st;
+  gboolean anomalous;
+  gint x, y, w, h;
+
+  fixture_init_valist_builtin (&f, "teach-frames", 4, NULL);
+  m = push_teaching_frames (&f, 0, 4);
+  gst_message_unref (m);
+
+  out = gst_harness_push_and_pull (f.h, make_frame (&f, 100, 255, 4));
+  m = pop_anomaly_message (&f);
+  ck_assert (m != NULL);
+  st = gst_message_get_structure (m);
+  fail_unless (gst_structure_get (st, "anomalous", G_TYPE_BOOLEAN,
+          &anomalous, "x", G_TYPE_INT, &x, "y", G_TYPE_INT, &y, "width",
+          G_TYPE_INT, &w, "height", G_TYPE_INT, &h, NULL));
+  ck_assert_msg (anomalous, "the built-in model missed a 16x16 defect");
+  /* The box covers the defect (the network's receptive field may widen
+   * it) and stays near it. */
+  ck_assert_msg (x <= DX && y <= DY && x + w >= DX + DW && y + h >= DY + DH
+      && x >= DX - 24 && y >= DY - 24 && x + w <= DX + DW + 24
+      && y + h <= DY + DH + 24, "box %d,%d %dx%d, defect %d,%d %dx%d", x, y,
+      w, h, DX, DY, DW, DH);
+  gst_message_unref (m);
+  gst_buffer_unref (out);
+
+  out = gst_harness_push_and_pull (f.h, make_frame (&f, 100, -1, 5));
+  m = pop_anomaly_message (&f);
+  ck_assert (m != NULL);
+  st = gst_message_get_structure (m);
+  fail_unless (gst_structure_get (st, "anomalous", G_TYPE_BOOLEAN,
+          &anomalous, NULL));
+  ck_assert_msg (!anomalous, "a clean frame is anomalous");
+  gst_message_unref (m);
+  gst_buffer_unref (out);
+  fixture_clear (&f);
+}
+END_TEST
+
 /* Starts a qanomaly with model path (NULL: the built-in one) and returns
  * the error message it posts, which must exist. */
 static GError *
@@ -547,6 +605,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_threshold_and_roi);
   tcase_add_test (tc, test_errors);
   tcase_add_test (tc, test_teach_and_scene);
+  tcase_add_test (tc, test_builtin_model);
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   return s;

@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""Trains the anomaly feature network in FP32 and exports it to ONNX.
+
+  /usr/bin/python3 models/train_anomaly.py -o models/anomaly_features.onnx
+
+The network turns a 256x256 luma frame into a 64x64 grid of 64 local
+features (one cell per 4x4 pixels) at two scales: 32 fine features
+(receptive field 17 px) and 32 coarse ones (41 px, computed at 32x32 and
+repeated 2x2).  qanomaly and
+`q8 teach` then learn, per cell, the features' mean and variance on the
+normal frames of a scene and score later frames by their standardized
+distance (core/anomaly.c).  No anomaly is ever shown to the network: it is
+trained to describe surfaces well, on the `train` surfaces of
+anomaly_data.py, with two objectives:
+- texture identity: a linear classifier on the features averaged over the
+  patch names the patch's surface (features that separate materials);
+- reconstruction: a small decoder rebuilds the patch from the features
+  (features that keep local detail, so a scratch changes them).
+The decoder and classifier are dropped at export.
+
+  conv 3x3    1->16, ReLU          256x256
+  conv 3x3 s2 16->32, ReLU         128x128
+  conv 3x3 s2 32->48, ReLU  = h     64x64
+  conv 3x3    48->32 (linear)       64x64   fine features
+  h -> conv 3x3 s2 48->64, ReLU     32x32
+       conv 3x3    64->64, ReLU     32x32
+       conv 1x1    64->32 (linear)  32x32 -> nearest x2: coarse features
+  concat (fine, coarse)             64x64x64
+
+About 266 M multiply-accumulates per frame.  Input (1, 1, 256, 256) luma
+in [0, 1] (BT.601 Y / 255), output (1, 64, 64, 64).  Deterministic for a
+given seed and thread count.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import anomaly_data  # noqa: E402
+
+INPUT = 256
+FEATURES = 64
+
+
+class Features(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 48, 3, stride=2, padding=1), nn.ReLU())
+        self.fine = nn.Conv2d(48, FEATURES // 2, 3, padding=1)
+        self.coarse = nn.Sequential(
+            nn.Conv2d(48, 64, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(64, FEATURES // 2, 1))
+
+    def forward(self, x):
+        h = self.stem(x)
+        c = F.interpolate(self.coarse(h), scale_factor=2, mode="nearest")
+        return torch.cat([self.fine(h), c], dim=1)
+
+
+class Trainer(nn.Module):
+    """Features plus the two training heads."""
+
+    def __init__(self, n_classes):
+        super().__init__()
+        self.features = Features()
+        self.classify = nn.Linear(FEATURES, n_classes)
+        # 4x upsampling back to the patch: two PixelShuffle(2) stages.
+        self.decode = nn.Sequential(
+            nn.Conv2d(FEATURES, 64, 3, padding=1), nn.ReLU(),
+            nn.PixelShuffle(2),
+            nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.PixelShuffle(2),
+            nn.Conv2d(4, 1, 3, padding=1))
+
+    def forward(self, x):
+        f = self.features(x)
+        return f, self.classify(f.mean(dim=(2, 3))), self.decode(f)
+
+
+def equalize(features, rng, n=48):
+    """Scales each output channel to unit standard deviation over n
+    training crops of INPUT x INPUT, by dividing the weights and bias of
+    the convolution that makes it.  A channel's scale does not change the
+    standardized distances the scores are made of, but int8 has one scale
+    for the whole feature tensor: equal spreads give every channel the
+    same share of its 256 levels."""
+    p, _ = anomaly_data.random_patches("train", n, INPUT, rng, augment=False)
+    x = torch.from_numpy(p.astype(np.float32) / 255.0)[:, None]
+    with torch.no_grad():
+        std = features(x).std(dim=(0, 2, 3)).clamp_min(1e-6)
+        half = FEATURES // 2
+        for conv, s in ((features.fine, std[:half]),
+                        (features.coarse[-1], std[half:])):
+            conv.weight /= s[:, None, None, None]
+            conv.bias /= s
+    return std
+
+
+def export(model, path):
+    model.eval()
+    torch.onnx.export(
+        model, torch.zeros(1, 1, INPUT, INPUT), path, opset_version=13,
+        input_names=["y"], output_names=["features"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--patch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--recon", type=float, default=4.0,
+                    help="weight of the reconstruction loss")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--pt", help="save the trained state here")
+    ap.add_argument("--no-equalize", dest="equalize", action="store_false",
+                    help="keep the channels' spreads as trained (see "
+                    "equalize())")
+    ap.add_argument("--export-only", metavar="PT",
+                    help="skip training: export this state")
+    ap.add_argument("-o", "--output", required=True)
+    args = ap.parse_args()
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+    names = anomaly_data.surfaces("train")
+    model = Trainer(len(names))
+    if args.export_only:
+        model.load_state_dict(torch.load(args.export_only))
+        if args.equalize:
+            equalize(model.features, np.random.default_rng(args.seed + 1))
+            if args.pt:
+                torch.save(model.state_dict(), args.pt)
+        export(model.features, args.output)
+        return
+
+    rng = np.random.default_rng(args.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
+    # Patches come in blocks drawn at once (loading a surface is the slow
+    # part), reshuffled into batches.
+    block = 64 * args.batch
+    pool_x = pool_y = None
+    t0 = time.time()
+    for step in range(args.steps):
+        k = step % (block // args.batch)
+        if k == 0:
+            p, lab = anomaly_data.random_patches("train", block, args.patch,
+                                                 rng)
+            pool_x = torch.from_numpy(p.astype(np.float32) / 255.0)[:, None]
+            pool_y = torch.from_numpy(lab)
+        x = pool_x[k * args.batch:(k + 1) * args.batch]
+        y = pool_y[k * args.batch:(k + 1) * args.batch]
+        _, logits, rec = model(x)
+        ce = F.cross_entropy(logits, y)
+        mse = F.mse_loss(rec, x)
+        loss = ce + args.recon * mse / x.var().clamp_min(1e-4)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 200 == 0 or step == args.steps - 1:
+            acc = (logits.argmax(1) == y).float().mean().item()
+            print(f"step {step}: ce {ce.item():.3f} acc {acc:.2f} "
+                  f"mse {mse.item():.5f}  {time.time() - t0:.0f} s",
+                  flush=True)
+    if args.equalize:
+        equalize(model.features, np.random.default_rng(args.seed + 1))
+    if args.pt:
+        torch.save(model.state_dict(), args.pt)
+    export(model.features, args.output)
+    print(f"trained {args.steps} steps in {time.time() - t0:.0f} s -> "
+          f"{args.output}")
+
+
+if __name__ == "__main__":
+    main()
