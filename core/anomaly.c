@@ -230,7 +230,7 @@ q8_teacher_finish (const q8_teacher *t, const q8_model *model,
   const feat_info *f = &t->f;
   const size_t n = f->n, cells = (size_t) f->gh * f->gw;
   const int c = f->c, frames = t->n;
-  const double k = p.shrink, floor = (double) f->scale * f->scale;
+  const double k = p.shrink, floor = (double) f->scale * f->scale / 12;
   double *s1 = calloc (n, sizeof *s1), *s2 = calloc (n, sizeof *s2);
   double *vch = calloc ((size_t) c, sizeof *vch);
   double *mch = calloc ((size_t) c, sizeof *mch);

@@ -435,10 +435,10 @@ uint32_t q8_crc32 (uint32_t crc, const void *data, size_t size);
  *
  * so that normal cells score about 1.  Teaching estimates the variance
  * with shrinkage towards the channel's variance over the whole grid (few
- * frames give noisy per-cell variances) and a floor of one quantization
- * step squared:
+ * frames give noisy per-cell variances) and a floor of the variance of
+ * the rounding to the feature map's int8 grid (step scale):
  *
- *   var = (n * var_cell + k * var_channel) / (n + k) + scale^2
+ *   var = (n * var_cell + k * var_channel) / (n + k) + scale^2 / 12
  *
  * and sets the threshold from the leave-one-out scores of the teaching
  * frames (each frame scored against the statistics of the others, which

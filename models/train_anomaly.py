@@ -13,7 +13,9 @@ distance (core/anomaly.c).  No anomaly is ever shown to the network: it is
 trained to describe surfaces well, on the `train` surfaces of
 anomaly_data.py, with two objectives:
 - texture identity: a linear classifier on the features averaged over the
-  patch names the patch's surface (features that separate materials);
+  patch names the patch's surface (features that separate materials), and
+  optionally (--dense) a 1x1 classifier does so at every cell (features
+  that describe the surface locally);
 - reconstruction: a small decoder rebuilds the patch from the features
   (features that keep local detail, so a scratch changes them).
 The decoder and classifier are dropped at export.
@@ -74,6 +76,8 @@ class Trainer(nn.Module):
         super().__init__()
         self.features = Features()
         self.classify = nn.Linear(FEATURES, n_classes)
+        # The same question at every cell: which surface is this?
+        self.classify_cell = nn.Conv2d(FEATURES, n_classes, 1)
         # 4x upsampling back to the patch: two PixelShuffle(2) stages.
         self.decode = nn.Sequential(
             nn.Conv2d(FEATURES, 64, 3, padding=1), nn.ReLU(),
@@ -83,7 +87,8 @@ class Trainer(nn.Module):
 
     def forward(self, x):
         f = self.features(x)
-        return f, self.classify(f.mean(dim=(2, 3))), self.decode(f)
+        return (f, self.classify(f.mean(dim=(2, 3))), self.decode(f),
+                self.classify_cell(f))
 
 
 def equalize(features, rng, n=48):
@@ -120,6 +125,8 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--recon", type=float, default=4.0,
                     help="weight of the reconstruction loss")
+    ap.add_argument("--dense", type=float, default=0.0,
+                    help="weight of the per-cell surface classification")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--pt", help="save the trained state here")
@@ -163,10 +170,13 @@ def main():
             pool_y = torch.from_numpy(lab)
         x = pool_x[k * args.batch:(k + 1) * args.batch]
         y = pool_y[k * args.batch:(k + 1) * args.batch]
-        _, logits, rec = model(x)
+        _, logits, rec, cell_logits = model(x)
         ce = F.cross_entropy(logits, y)
         mse = F.mse_loss(rec, x)
         loss = ce + args.recon * mse / x.var().clamp_min(1e-4)
+        if args.dense > 0:
+            yc = y[:, None, None].expand(-1, *cell_logits.shape[2:])
+            loss = loss + args.dense * F.cross_entropy(cell_logits, yc)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -160,7 +160,7 @@ ref_fit (const int8_t *fr, int n, int skip, const double *vch, int k,
     v /= used;
     s->mean[j] = m;
     s->var[j] = ((double) used * v + k * vch[j % C]) / (used + k)
-                + (double) F_SCALE * F_SCALE;
+                + (double) F_SCALE * F_SCALE / 12;
   }
 }
 

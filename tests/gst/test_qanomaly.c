@@ -403,14 +403,15 @@ push_teaching_frames (fixture *f, guint64 first, int n)
 
 /* The score of a frame after teaching on clean frames of value 100, by
  * hand (q8.h): every clean cell equals its mean, so the variance is the
- * floor, one quantization step squared, (1/255)^2, and d = 0; a defect
- * cell of 255 has d = ((255 - 100) / 255)^2 / (1/255)^2 = 155^2.  The
+ * floor, the rounding variance of a step of 1/255, (1/255)^2 / 12, and
+ * d = 0; a defect cell of 255 has d = ((255 - 100) / 255)^2 /
+ * ((1/255)^2 / 12) = 155^2 * 12.  The
  * 8x8-cell defect (16x16 pixels at half size) keeps that value at its
- * centre after the 3x3 smoothing, so the score is 24025; the threshold is
+ * centre after the 3x3 smoothing, so the score is 288300; the threshold is
  * 1.25 x the leave-one-out maximum, 0; the cells above it are the defect
  * grown by one cell (smoothing), x 7..16 and y 3..12 of the 32x24 grid,
  * i.e. pixels (14, 6) to (34, 26). */
-#define TAUGHT_DEFECT_SCORE (155.0 * 155.0)
+#define TAUGHT_DEFECT_SCORE (155.0 * 155.0 * 12)
 
 static void
 check_taught_scores (fixture *f, guint64 n)
