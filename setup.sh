@@ -51,6 +51,12 @@ case "${1:-}" in
     GST_PLUGIN_PATH="$PWD/$BUILD/gst-plugin" gst-launch-1.0 \
       videotestsrc num-buffers=30 ! video/x-raw,width=640,height=360 \
       ! qsuperres ! fakesink
+    # Anomaly detection on its built-in feature model: it learns the scene
+    # from the first 50 frames, then scores the rest (-m shows the bus
+    # messages; the last few are printed).
+    GST_PLUGIN_PATH="$PWD/$BUILD/gst-plugin" gst-launch-1.0 -m \
+      videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240 \
+      ! qanomaly ! fakesink | grep -E 'qanomaly' | tail -n 4
     "$BUILD/cli/q8" info builtin:espcn_x2
     "$BUILD/cli/q8" bench builtin:espcn_x2 --size 640x360 \
       --threads 0

@@ -131,7 +131,8 @@ class Fp32:
         torch.set_num_threads(1)
         m = train_anomaly.Trainer(len(__import__("anomaly_data")
                                       .surfaces("train")))
-        m.load_state_dict(torch.load(pt))
+        # Only the features are needed; heads added later may be absent.
+        m.load_state_dict(torch.load(pt), strict=False)
         self.net = m.features.eval()
         self.torch = torch
 

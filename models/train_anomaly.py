@@ -144,7 +144,7 @@ def main():
     names = anomaly_data.surfaces("train")
     model = Trainer(len(names))
     if args.export_only:
-        model.load_state_dict(torch.load(args.export_only))
+        model.load_state_dict(torch.load(args.export_only), strict=False)
         if args.equalize:
             equalize(model.features, np.random.default_rng(args.seed + 1))
             if args.pt:
