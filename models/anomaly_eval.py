@@ -116,6 +116,16 @@ def pixel_auroc(maps, masks, size):
     return auroc(v[lab], neg)
 
 
+def by_type(scores, tests):
+    """Image AUROC of each defect type's frames against all normal ones."""
+    lab = np.array([t["label"] == 1 for t in tests])
+    neg = scores[~lab]
+    types = sorted({t["type"] for t in tests if t["label"] == 1})
+    return {ty: auroc(scores[[i for i, t in enumerate(tests)
+                              if t["label"] == 1 and t["type"] == ty]], neg)
+            for ty in types}
+
+
 def f1(scores, labels, thr):
     pred = scores > thr
     tp = np.sum(pred & labels)
@@ -242,7 +252,8 @@ def main():
             sc = np.array(sc)
             r["fp32"] = {"image_auroc": auroc(sc[labels], sc[~labels]),
                          "pixel_auroc": pixel_auroc(maps, masks, size),
-                         "f1": f1(sc, labels, thr), "threshold": thr}
+                         "f1": f1(sc, labels, thr), "threshold": thr,
+                         "by_type": by_type(sc, tests)}
         if args.q8:
             with tempfile.TemporaryDirectory() as tmp:
                 sc, maps, thr = run_int8(args.q8_tool, args.q8, teach_paths,
@@ -255,7 +266,8 @@ def main():
                 picture_rows.append((test_paths[i], maps[i], masks[i], thr))
             r["int8"] = {"image_auroc": auroc(sc[labels], sc[~labels]),
                          "pixel_auroc": pixel_auroc(maps, masks, size),
-                         "f1": f1(sc, labels, thr), "threshold": thr}
+                         "f1": f1(sc, labels, thr), "threshold": thr,
+                         "by_type": by_type(sc, tests)}
         results[surf] = r
         print(surf, " ".join(f"{k}: img {v['image_auroc']:.3f} px "
                              f"{v['pixel_auroc']:.3f} F1 {v['f1']:.3f} "
@@ -270,6 +282,12 @@ def main():
             print(f"mean {k}: image AUROC {mean[k]['image_auroc']:.4f}, "
                   f"pixel AUROC {mean[k]['pixel_auroc']:.4f}, "
                   f"F1 {mean[k]['f1']:.4f}")
+            types = rs[0]["by_type"].keys()
+            mean[k]["by_type"] = {ty: float(np.mean([x["by_type"][ty]
+                                                     for x in rs]))
+                                  for ty in types}
+            print(f"mean {k} by type: " + ", ".join(
+                f"{ty} {v:.3f}" for ty, v in mean[k]["by_type"].items()))
     if args.picture and picture_rows:
         heat_picture(picture_rows, args.picture, size)
     if args.json:
