@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "q8_test.h"
+#include "q8_alloc_count.h"
 
 #define IN_W 16
 #define IN_H 12
@@ -228,7 +229,12 @@ START_TEST (test_teach_and_score_match_reference)
     ck_assert_int_eq (q8_plan_set_input_u8 (p, 0, px, IN_W), Q8_OK);
     ck_assert_int_eq (q8_run (p), Q8_OK);
     memcpy (fr + i * N, q8_plan_output (p, 0), N);
-    ck_assert_int_eq (q8_teacher_add (t, p), Q8_OK);
+    /* Check's assertions allocate: count around the call alone. */
+    q8_alloc_count_start ();
+    q8_status st = q8_teacher_add (t, p);
+    long allocs = q8_alloc_count_stop ();
+    ck_assert_int_eq (st, Q8_OK);
+    ck_assert_int_eq (allocs, 0);
   }
   ck_assert_int_eq (q8_teacher_add (t, p), Q8_ETOOBIG);
   ck_assert_int_eq (q8_teacher_frames (t), FRAMES);
@@ -284,7 +290,12 @@ START_TEST (test_teach_and_score_match_reference)
     make_frame (&r, px, i >= 3);
     q8_plan_set_input_u8 (tpn, 0, px, IN_W);
     q8_run (tpn);
-    ck_assert_int_eq (q8_scorer_run (s, tpn, map, &score), Q8_OK);
+    /* Scoring is per frame: it must not allocate. */
+    q8_alloc_count_start ();
+    q8_status st = q8_scorer_run (s, tpn, map, &score);
+    long allocs = q8_alloc_count_stop ();
+    ck_assert_int_eq (st, Q8_OK);
+    ck_assert_int_eq (allocs, 0);
     double want_s = ref_score (&rs, q8_plan_output (tpn, 0), rmap);
     ck_assert_msg (fabs (score - want_s) <= 1e-4 * want_s,
                    "frame %d: score %g, reference %g", i, score, want_s);

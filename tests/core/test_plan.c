@@ -12,52 +12,10 @@
 #include <string.h>
 
 #include "q8_test.h"
+#include "q8_alloc_count.h"
 
-/* q8_run must not allocate: the test program links with
- * -Wl,--wrap=malloc,... so libq8's calls land here and are counted. */
-static volatile int counting;
-static volatile long allocations;
-
-void *__real_malloc (size_t size);
-void *__real_calloc (size_t n, size_t size);
-void *__real_realloc (void *p, size_t size);
-void *__real_aligned_alloc (size_t align, size_t size);
-void *__wrap_malloc (size_t size);
-void *__wrap_calloc (size_t n, size_t size);
-void *__wrap_realloc (void *p, size_t size);
-void *__wrap_aligned_alloc (size_t align, size_t size);
-
-void *
-__wrap_malloc (size_t size)
-{
-  if (counting)
-    allocations++;
-  return __real_malloc (size);
-}
-
-void *
-__wrap_calloc (size_t n, size_t size)
-{
-  if (counting)
-    allocations++;
-  return __real_calloc (n, size);
-}
-
-void *
-__wrap_realloc (void *p, size_t size)
-{
-  if (counting)
-    allocations++;
-  return __real_realloc (p, size);
-}
-
-void *
-__wrap_aligned_alloc (size_t align, size_t size)
-{
-  if (counting)
-    allocations++;
-  return __real_aligned_alloc (align, size);
-}
+/* q8_run must not allocate: the test program links with the allocation
+ * counter of q8_alloc_count.h. */
 
 /* A small super-resolution-shaped network:
  * u8 -> QUANTIZE -> conv3x3 1->8 -> TANH -> conv3x3 8->4 -> D2S x2 (CRD)
@@ -360,8 +318,7 @@ START_TEST (test_run_allocates_nothing)
     float fin[40 * 30], fout[80 * 60];
     memset (fin, 0, sizeof fin);
     q8_run (p); /* warm-up */
-    allocations = 0;
-    counting = 1;
+    q8_alloc_count_start ();
     for (int i = 0; i < 5; i++) {
       q8_plan_set_input_u8 (p, 0, in, 40);
       q8_run (p);
@@ -369,8 +326,7 @@ START_TEST (test_run_allocates_nothing)
       q8_plan_set_input_f32 (p, 0, fin);
       q8_plan_get_output_f32 (p, 0, fout);
     }
-    counting = 0;
-    ck_assert_int_eq (allocations, 0);
+    ck_assert_int_eq (q8_alloc_count_stop (), 0);
     q8_plan_free (p);
   }
   q8_model_free (m);
