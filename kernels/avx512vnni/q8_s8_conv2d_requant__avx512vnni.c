@@ -50,7 +50,7 @@
  */
 #include <immintrin.h>
 
-#include "q8_conv_spans.h"
+#include "q8_conv_avx512vnni.h"
 #include "q8_kernels_simd.h"
 
 typedef struct {
@@ -67,16 +67,6 @@ typedef struct {
 
 #define CHUNK_MAX 4
 #define SUM_TILE 12
-/* Non-zero if every channel's rule R pair allows the fast form (above). */
-static int
-use_fast (const q8_conv_params *p)
-{
-  for (int32_t oc = 0; oc < p->out_c; oc++)
-    if (p->shift[oc] < 33 || p->shift[oc] > 54)
-      return 0;
-  return 1;
-}
-
 typedef struct {
   int32_t nb;        /* blocks of 16 output channels */
   int32_t cbmax;     /* blocks per chunk (the last chunk may have fewer) */
@@ -156,7 +146,7 @@ q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
       k->bias[lane] = bs;
       k->mult[lane] = m;
       k->mult_odd[lane ^ 1] = m;
-      /* Only used when every channel has r in 33..54 (use_fast ()). */
+      /* Only used when every channel has r in 33..54 (q8_conv_short_requant ()). */
       int32_t fs = r >= 33 && r <= 54 ? r - 32 : 1;
       k->fast_shift[lane] = fs;
       k->fast_add[lane] = oc < p->out_c
@@ -177,7 +167,7 @@ q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
 typedef struct {
   __m512i zp64;            /* out_zp in 64-bit lanes */
   __m512i act_min, act_max; /* bytes */
-  __m512i t0, t1, t2, t3;  /* the fused table, 4 x 64 entries */
+  q8_lut64 lut;            /* the fused table */
 } epilogue;
 
 /* The fast form of rule R (file comment): 16 accumulators to int32
@@ -213,17 +203,6 @@ requant16 (__m512i acc, const blk_consts *k, const epilogue *e)
   odd = _mm512_add_epi64 (odd, e->zp64);
   return _mm_unpacklo_epi8 (_mm512_cvtsepi64_epi8 (even),
                             _mm512_cvtsepi64_epi8 (odd));
-}
-
-/* table[x + 128] for 64 bytes: bits 0-6 of the index pick within a half
- * of the table, bit 7 picks the half. */
-static Q8_ALWAYS_INLINE __m512i
-lut64 (__m512i v, const epilogue *e)
-{
-  __m512i idx = _mm512_xor_si512 (v, _mm512_set1_epi8 ((char) 0x80));
-  __m512i lo = _mm512_permutex2var_epi8 (e->t0, idx, e->t1);
-  __m512i hi = _mm512_permutex2var_epi8 (e->t2, idx, e->t3);
-  return _mm512_mask_blend_epi8 (_mm512_movepi8_mask (idx), lo, hi);
 }
 
 /* One tile: N pixels from q, of a chunk of CB blocks starting at block
@@ -327,7 +306,7 @@ tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
       }
       v = _mm512_min_epi8 (_mm512_max_epi8 (v, e->act_min), e->act_max);
       if (LUT)
-        v = lut64 (v, e);
+        v = q8_lut64_apply (v, &e->lut);
       int8_t *o = out + (size_t) (q + j) * (size_t) p->out_c
                   + (size_t) blk0 * 16;
       _mm512_mask_storeu_epi8 (o, m, v);
@@ -391,16 +370,9 @@ q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
   e.act_min = _mm512_set1_epi8 ((char) p->act_min);
   e.act_max = _mm512_set1_epi8 ((char) p->act_max);
   const int has_lut = p->lut != NULL;
-  if (has_lut) {
-    e.t0 = _mm512_loadu_si512 (p->lut);
-    e.t1 = _mm512_loadu_si512 (p->lut + 64);
-    e.t2 = _mm512_loadu_si512 (p->lut + 128);
-    e.t3 = _mm512_loadu_si512 (p->lut + 192);
-  } else {
-    e.t0 = e.t1 = e.t2 = e.t3 = _mm512_setzero_si512 ();
-  }
+  q8_lut64_load (&e.lut, p->lut);
 
-  const int fast = use_fast (p);
+  const int fast = q8_conv_short_requant (p);
   int64_t q_begin = (int64_t) y0 * p->out_w, q_end = (int64_t) y1 * p->out_w;
   for (int32_t blk0 = 0; blk0 < l.nb; blk0 += l.cbmax) {
     int32_t cb = l.nb - blk0 < l.cbmax ? l.nb - blk0 : l.cbmax;
