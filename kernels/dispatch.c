@@ -142,8 +142,19 @@ static const q8_conv_ukernel conv_avx512vnni = {
   .run = q8_s8_conv2d_requant__avx512vnni,
 };
 
+/* Few output channels (the last ESPCN layer): pixels in the lanes. */
+static const q8_conv_ukernel conv_avx512vnni_16p = {
+  .name = "q8_s8_conv2d_requant_16p__avx512vnni",
+  .isa = Q8_ISA_AVX512VNNI,
+  .accepts = q8_s8_conv2d_accepts_16p__avx512vnni,
+  .packed_size = q8_s8_conv2d_packed_size_16p__avx512vnni,
+  .pack = q8_s8_conv2d_pack_16p__avx512vnni,
+  .run = q8_s8_conv2d_requant_16p__avx512vnni,
+};
+
+/* Shape-specialized kernels first: the first that accepts a layer wins. */
 static const q8_conv_ukernel *const conv_list_avx512vnni[] = {
-  &conv_avx512vnni, &conv_scalar
+  &conv_avx512vnni_16p, &conv_avx512vnni, &conv_scalar
 };
 
 /* Element-wise kernels are the AVX2 ones (every AVX-512 CPU has AVX2);

@@ -40,7 +40,9 @@
 #if defined(__GNUC__)
 #define Q8_ALWAYS_INLINE inline __attribute__ ((always_inline))
 #define Q8_NOINLINE __attribute__ ((noinline))
+#define Q8_MAYBE_UNUSED __attribute__ ((unused))
 #else
+#define Q8_MAYBE_UNUSED
 #define Q8_ALWAYS_INLINE inline
 #define Q8_NOINLINE
 #endif
@@ -91,8 +93,9 @@ q8_span_init (q8_span_ctx *c, const q8_conv_params *p, const int8_t *in,
  * ky0 + r for output pixel q0 + j, j < nvalid (pixels numbered
  * y * out_w + x); the slots j in [nvalid, n) repeat the first span so that
  * a full tile can be computed and its extra results dropped.  Out of line:
- * it may call memcpy, and calls cost a kernel its registers. */
-static Q8_NOINLINE void
+ * it may call memcpy, and calls cost a kernel its registers.  Kernels
+ * that gather their own inputs include this header for the rest. */
+static Q8_NOINLINE Q8_MAYBE_UNUSED void
 q8_span_rows (const q8_span_ctx *c, int64_t q0, int n, int nvalid, int ky0,
               int nky, const int8_t **ptr)
 {

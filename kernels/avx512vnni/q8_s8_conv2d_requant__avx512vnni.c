@@ -50,33 +50,11 @@
  */
 #include <immintrin.h>
 
-#include "q8_conv_spans.h"
+#include "q8_conv_avx512vnni.h"
 #include "q8_kernels_simd.h"
-
-typedef struct {
-  int32_t bias[16];        /* bias - (in_zp + 128) * sum(w) */
-  int32_t mult[16];
-  int32_t mult_odd[16];    /* lane 2i holds mult[2i + 1] (vpmuldq input) */
-  int32_t fast_add[16];    /* fast form: 2^(s-1) + out_zp * 2^s */
-  int32_t fast_shift[16];  /* fast form: s = shift - 32 */
-  int64_t shift_even[8];   /* lanes 0, 2, ..., 14 */
-  int64_t shift_odd[8];    /* lanes 1, 3, ..., 15 */
-  int64_t round_even[8];   /* 2^(shift - 1) */
-  int64_t round_odd[8];
-} blk_consts;
 
 #define CHUNK_MAX 4
 #define SUM_TILE 12
-/* Non-zero if every channel's rule R pair allows the fast form (above). */
-static int
-use_fast (const q8_conv_params *p)
-{
-  for (int32_t oc = 0; oc < p->out_c; oc++)
-    if (p->shift[oc] < 33 || p->shift[oc] > 54)
-      return 0;
-  return 1;
-}
-
 typedef struct {
   int32_t nb;        /* blocks of 16 output channels */
   int32_t cbmax;     /* blocks per chunk (the last chunk may have fewer) */
@@ -142,88 +120,8 @@ q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
           }
       }
 
-    for (int32_t lane = 0; lane < 16; lane++) {
-      int32_t oc = bi * 16 + lane;
-      int32_t bs = 0, m = 0, r = 1;
-      if (oc < p->out_c) {
-        int64_t bb = (bias != NULL ? bias[oc] : 0)
-                     - (int64_t) (p->in_zp + (l.sum ? 0 : 128))
-                       * q8_span_weight_sum (p, w, oc);
-        bs = (int32_t) bb; /* in int32 by the accumulator bound */
-        m = p->mult[oc];
-        r = p->shift[oc];
-      }
-      k->bias[lane] = bs;
-      k->mult[lane] = m;
-      k->mult_odd[lane ^ 1] = m;
-      /* Only used when every channel has r in 33..54 (use_fast ()). */
-      int32_t fs = r >= 33 && r <= 54 ? r - 32 : 1;
-      k->fast_shift[lane] = fs;
-      k->fast_add[lane] = oc < p->out_c
-        ? (int32_t) (((int64_t) 1 << (fs - 1)) + (int64_t) p->out_zp * ((int64_t) 1 << fs))
-        : 0;
-      if (lane % 2 == 0) {
-        k->shift_even[lane / 2] = r;
-        k->round_even[lane / 2] = oc < p->out_c ? (int64_t) 1 << (r - 1) : 0;
-      } else {
-        k->shift_odd[lane / 2] = r;
-        k->round_odd[lane / 2] = oc < p->out_c ? (int64_t) 1 << (r - 1) : 0;
-      }
-    }
+    q8_blk_consts_fill (k, p, w, bias, bi * 16, l.sum ? 0 : 128);
   }
-}
-
-/* Per-run constants of the epilogue. */
-typedef struct {
-  __m512i zp64;            /* out_zp in 64-bit lanes */
-  __m512i act_min, act_max; /* bytes */
-  __m512i t0, t1, t2, t3;  /* the fused table, 4 x 64 entries */
-} epilogue;
-
-/* The fast form of rule R (file comment): 16 accumulators to int32
- * outputs including out_zp, before saturation. */
-static Q8_ALWAYS_INLINE __m512i
-requant16_fast (__m512i acc, const blk_consts *k)
-{
-  __m512i even = _mm512_mul_epi32 (acc, _mm512_load_si512 (k->mult));
-  __m512i odd = _mm512_mul_epi32 (_mm512_shuffle_epi32 (acc, _MM_PERM_DDBB),
-                                  _mm512_load_si512 (k->mult_odd));
-  /* Lane 2i: high half of even product i; lane 2i + 1: of odd one. */
-  __m512i hi = _mm512_mask_shuffle_epi32 (odd, 0x5555, even, _MM_PERM_DDBB);
-  hi = _mm512_add_epi32 (hi, _mm512_load_si512 (k->fast_add));
-  return _mm512_srav_epi32 (hi, _mm512_load_si512 (k->fast_shift));
-}
-
-
-
-/* Rule R for 16 accumulators, plus out_zp, saturated to int8 (exactly the
- * clamp to [-128, 127] of the exact 64-bit value). */
-static Q8_ALWAYS_INLINE __m128i
-requant16 (__m512i acc, const blk_consts *k, const epilogue *e)
-{
-  __m512i mult = _mm512_load_si512 (k->mult);
-  __m512i even = _mm512_mul_epi32 (acc, mult);
-  __m512i odd = _mm512_mul_epi32 (_mm512_srli_epi64 (acc, 32),
-                                  _mm512_srli_epi64 (mult, 32));
-  even = _mm512_add_epi64 (even, _mm512_load_si512 (k->round_even));
-  odd = _mm512_add_epi64 (odd, _mm512_load_si512 (k->round_odd));
-  even = _mm512_srav_epi64 (even, _mm512_load_si512 (k->shift_even));
-  odd = _mm512_srav_epi64 (odd, _mm512_load_si512 (k->shift_odd));
-  even = _mm512_add_epi64 (even, e->zp64);
-  odd = _mm512_add_epi64 (odd, e->zp64);
-  return _mm_unpacklo_epi8 (_mm512_cvtsepi64_epi8 (even),
-                            _mm512_cvtsepi64_epi8 (odd));
-}
-
-/* table[x + 128] for 64 bytes: bits 0-6 of the index pick within a half
- * of the table, bit 7 picks the half. */
-static Q8_ALWAYS_INLINE __m512i
-lut64 (__m512i v, const epilogue *e)
-{
-  __m512i idx = _mm512_xor_si512 (v, _mm512_set1_epi8 ((char) 0x80));
-  __m512i lo = _mm512_permutex2var_epi8 (e->t0, idx, e->t1);
-  __m512i hi = _mm512_permutex2var_epi8 (e->t2, idx, e->t3);
-  return _mm512_mask_blend_epi8 (_mm512_movepi8_mask (idx), lo, hi);
 }
 
 /* One tile: N pixels from q, of a chunk of CB blocks starting at block
@@ -302,35 +200,9 @@ tile (const q8_span_ctx *sc, const int8_t *wc, const blk_consts *kc,
                                                acc[j][0]);
         acc[j][0] = _mm512_sub_epi32 (acc[j][0], _mm512_slli_epi32 (sx, 7));
       }
-      __m512i v;
-      if (FAST) {
-        /* Saturating packs: dword 4L + b of the result holds channels
-         * 4L..4L+3 of block b; vpermd puts them at dword 4b + L. */
-        __m512i r0 = requant16_fast (acc[j][0], &kc[0]);
-        __m512i r1 = CB > 1 ? requant16_fast (acc[j][1], &kc[1]) : r0;
-        __m512i r2 = CB > 2 ? requant16_fast (acc[j][2], &kc[2]) : r0;
-        __m512i r3 = CB > 3 ? requant16_fast (acc[j][3], &kc[3]) : r2;
-        __m512i a = _mm512_packs_epi32 (r0, r1);
-        __m512i b = CB > 2 ? _mm512_packs_epi32 (r2, r3) : a;
-        v = _mm512_permutexvar_epi32 (
-          _mm512_setr_epi32 (0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7,
-                             11, 15),
-          _mm512_packs_epi16 (a, b));
-      } else {
-        v = _mm512_castsi128_si512 (requant16 (acc[j][0], &kc[0], e));
-        if (CB > 1)
-          v = _mm512_inserti32x4 (v, requant16 (acc[j][1], &kc[1], e), 1);
-        if (CB > 2)
-          v = _mm512_inserti32x4 (v, requant16 (acc[j][2], &kc[2], e), 2);
-        if (CB > 3)
-          v = _mm512_inserti32x4 (v, requant16 (acc[j][3], &kc[3], e), 3);
-      }
-      v = _mm512_min_epi8 (_mm512_max_epi8 (v, e->act_min), e->act_max);
-      if (LUT)
-        v = lut64 (v, e);
       int8_t *o = out + (size_t) (q + j) * (size_t) p->out_c
                   + (size_t) blk0 * 16;
-      _mm512_mask_storeu_epi8 (o, m, v);
+      q8_conv_store_pixel (acc[j], kc, e, o, m, CB, LUT, FAST);
     }
   }
 }
@@ -391,16 +263,9 @@ q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
   e.act_min = _mm512_set1_epi8 ((char) p->act_min);
   e.act_max = _mm512_set1_epi8 ((char) p->act_max);
   const int has_lut = p->lut != NULL;
-  if (has_lut) {
-    e.t0 = _mm512_loadu_si512 (p->lut);
-    e.t1 = _mm512_loadu_si512 (p->lut + 64);
-    e.t2 = _mm512_loadu_si512 (p->lut + 128);
-    e.t3 = _mm512_loadu_si512 (p->lut + 192);
-  } else {
-    e.t0 = e.t1 = e.t2 = e.t3 = _mm512_setzero_si512 ();
-  }
+  q8_lut64_load (&e.lut, p->lut);
 
-  const int fast = use_fast (p);
+  const int fast = q8_conv_short_requant (p);
   int64_t q_begin = (int64_t) y0 * p->out_w, q_end = (int64_t) y1 * p->out_w;
   for (int32_t blk0 = 0; blk0 < l.nb; blk0 += l.cbmax) {
     int32_t cb = l.nb - blk0 < l.cbmax ? l.nb - blk0 : l.cbmax;

@@ -330,10 +330,25 @@ simd_kernels (int isa, const q8_conv_ukernel **list, int max)
 
 typedef void (*case_gen) (conv_case *c, q8_rng *r, int index, gen_opts *o);
 
-/* Runs n cases from gen on every SIMD kernel of isa; each kernel must
- * accept at least min_accepted of them. */
+/* Non-zero if k is a generic kernel: it accepts a plain 3x3 convolution
+ * of 17 to 33 channels.  Shape-specialized kernels (few input or output
+ * channels) do not, and the sweeps' minimum counts apply only to generic
+ * kernels; test_specialized makes sure the others run. */
+static int
+is_generic (const q8_conv_ukernel *k)
+{
+  conv_case c;
+  case_geometry (&c, 0, 0, 17, 33, 3, 1, 1);
+  c.p.groups = 1;
+  return k->accepts == NULL || k->accepts (&c.p);
+}
+
+/* Runs n cases from gen on every SIMD kernel of isa; each generic kernel
+ * must accept at least min_accepted of them (every kernel, with
+ * all_kernels). */
 static void
-sweep (int isa, const char *what, case_gen gen, int n, int min_accepted)
+sweep_kernels (int isa, const char *what, case_gen gen, int n,
+               int min_accepted, int all_kernels)
 {
   const q8_conv_ukernel *ks[8];
   int nk = simd_kernels (isa, ks, 8);
@@ -352,10 +367,18 @@ sweep (int isa, const char *what, case_gen gen, int n, int min_accepted)
     }
     printf ("test_conv2d_simd: %s: %s: %d of %d shapes accepted, exact\n",
             ks[ki]->name, what, accepted, n);
+    if (!all_kernels && !is_generic (ks[ki]))
+      continue;
     ck_assert_msg (accepted >= min_accepted,
                    "%s: %s: only %d of %d shapes accepted", ks[ki]->name,
                    what, accepted, n);
   }
+}
+
+static void
+sweep (int isa, const char *what, case_gen gen, int n, int min_accepted)
+{
+  sweep_kernels (isa, what, gen, n, min_accepted, 0);
 }
 
 /* ---- generators --------------------------------------------------------- */
@@ -475,6 +498,51 @@ gen_large (conv_case *c, q8_rng *r, int i, gen_opts *o)
                  s[4] / 2);
 }
 
+/* The shapes of the shape-specialized kernels: one input channel with
+ * kernels 1..8 (the 5x5 first layer) and 1..15 output channels (the last
+ * layer) against input channels 1..64, on widths around the 16- and
+ * 32-pixel tiles, every padding, stride_h and dilation_h, with both
+ * requantization forms. */
+static void
+gen_specialized (conv_case *c, q8_rng *r, int i, gen_opts *o)
+{
+  q8_conv_params *p = &c->p;
+  static const int32_t widths[] = { 1, 2, 15, 16, 17, 31, 32, 33, 47, 70 };
+  for (;;) {
+    memset (p, 0, sizeof *p);
+    if (i % 2 == 0) {
+      p->in_c = 1;
+      p->out_c = q8_rng_int (r, 1, 67);
+    } else {
+      p->in_c = q8_rng_int (r, 1, 64);
+      p->out_c = i / 2 % 15 + 1;
+    }
+    p->kh = q8_rng_int (r, 1, 8);
+    p->kw = i % 5 == 0 ? 5 : q8_rng_int (r, 1, 8);
+    p->in_h = q8_rng_int (r, 1, 7);
+    p->in_w = widths[i / 2 % 10];
+    p->stride_h = q8_rng_int (r, 1, 3) == 1 ? 2 : 1;
+    p->stride_w = 1;
+    p->dilation_h = q8_rng_int (r, 0, 4) == 0 ? 2 : 1;
+    p->dilation_w = 1;
+    p->pad_top = q8_rng_int (r, 0, p->kh - 1);
+    p->pad_left = q8_rng_int (r, 0, p->kw - 1);
+    p->out_h = out_size (p->in_h, p->kh, p->stride_h, p->dilation_h,
+                         p->pad_top, q8_rng_int (r, 0, p->kh - 1));
+    p->out_w = out_size (p->in_w, p->kw, 1, 1, p->pad_left,
+                         q8_rng_int (r, 0, p->kw - 1));
+    if (p->out_h >= 1 && p->out_w >= 1)
+      break;
+  }
+  if (i % 7 == 3) {
+    o->m_mode = 1; /* every shift: the exact 64-bit form */
+    o->w_mode = 1;
+    o->x_mode = 1;
+  }
+  if (i % 11 == 5)
+    o->bias_max = 1;
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 START_TEST (test_random_shapes)
@@ -519,6 +587,12 @@ START_TEST (test_clamp_lut)
 }
 END_TEST
 
+START_TEST (test_specialized)
+{
+  sweep_kernels (_i, "specialized", gen_specialized, 600, 100, 1);
+}
+END_TEST
+
 START_TEST (test_large_spans)
 {
   sweep (_i, "large", gen_large, 12, 6);
@@ -539,6 +613,7 @@ q8_test_suite (void)
   tcase_add_loop_test (tc, test_shifts, 0, Q8_ISA_COUNT);
   tcase_add_loop_test (tc, test_clamp_lut, 0, Q8_ISA_COUNT);
   tcase_add_loop_test (tc, test_large_spans, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_specialized, 0, Q8_ISA_COUNT);
   suite_add_tcase (s, tc);
   return s;
 }
