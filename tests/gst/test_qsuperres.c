@@ -917,6 +917,7 @@ END_TEST
 START_TEST (test_eos_flush)
 {
   GstHarness *hs = harness_new (FIXTURE, "GRAY8", 7, 5);
+  gboolean eos = FALSE;
   q8_rng rng;
   GstEvent *ev;
 
@@ -932,11 +933,12 @@ START_TEST (test_eos_flush)
   push_and_check (hs, &rng, TRUE, FIXTURE_FACTOR);
   fail_unless (gst_harness_push_event (hs, gst_event_new_eos ()));
   while ((ev = gst_harness_try_pull_event (hs)) != NULL) {
-    gboolean eos = GST_EVENT_TYPE (ev) == GST_EVENT_EOS;
+    eos = GST_EVENT_TYPE (ev) == GST_EVENT_EOS;
     gst_event_unref (ev);
     if (eos)
       break;
   }
+  ck_assert_msg (eos, "EOS did not come out");
   gst_harness_teardown (hs);
 }
 END_TEST
