@@ -645,7 +645,13 @@ gst_qanomaly_free_stream (GstQAnomaly *self)
   g_clear_pointer (&self->map, g_free);
 }
 
-/* Resolves the region against the frame size and plans the network. */
+/* Resolves the region against the frame size and plans the network.
+ *
+ * All or nothing: the new plan, scorer and buffers are made first and
+ * replace the old ones only when all of them could be had, so a refused
+ * size (too large for the model, no memory) leaves the element configured
+ * for the caps it had.  GstBaseTransform keeps those caps on its pads and,
+ * when they come back, takes them without calling set_info again. */
 static gboolean
 gst_qanomaly_set_info (GstVideoFilter *filter, GstCaps *incaps,
     GstVideoInfo *in_info, GstCaps *outcaps, GstVideoInfo *out_info)
@@ -659,6 +665,11 @@ gst_qanomaly_set_info (GstVideoFilter *filter, GstCaps *incaps,
   guint threads;
   char q8err[256];
   q8_status st;
+  gint in_w, in_h;
+  q8_plan *plan = NULL;
+  q8_scorer *scorer = NULL;
+  guint8 *luma = NULL, *input = NULL;
+  gfloat *map = NULL;
 
   GST_OBJECT_LOCK (self);
   roi = g_strdup (self->roi);
@@ -678,52 +689,68 @@ gst_qanomaly_set_info (GstVideoFilter *filter, GstCaps *incaps,
   }
   g_free (roi);
 
-  gst_qanomaly_free_stream (self);
-  self->area = a;
-  self->in_w = self->model_width > 0 ? self->model_width : a.w;
-  self->in_h = self->model_height > 0 ? self->model_height : a.h;
-  st = q8_plan_create (self->model, self->in_w, self->in_h, (int) threads,
-      &self->plan, q8err, sizeof q8err);
+  in_w = self->model_width > 0 ? self->model_width : a.w;
+  in_h = self->model_height > 0 ? self->model_height : a.h;
+  st = q8_plan_create (self->model, in_w, in_h, (int) threads, &plan, q8err,
+      sizeof q8err);
   if (st != Q8_OK) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Model \"%s\" cannot analyse %dx%d input: %s.", self->model_desc,
-            self->in_w, self->in_h, q8_status_str (st)), ("%s", q8err));
+            in_w, in_h, q8_status_str (st)), ("%s", q8err));
     return FALSE;
   }
-  self->plan_threads = (gint) threads;
-  GST_OBJECT_LOCK (self);
-  self->teaching = FALSE;
-  GST_OBJECT_UNLOCK (self);
   if (self->gaussian) {
-    st = q8_scorer_create (self->model, self->plan, &self->scorer, q8err,
-        sizeof q8err);
+    st = q8_scorer_create (self->model, plan, &scorer, q8err, sizeof q8err);
     if (st == Q8_ENOTFOUND) {
       GST_INFO_OBJECT (self, "model not taught yet: teaching first");
     } else if (st != Q8_OK) {
       GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
           ("Model \"%s\" has unusable normal statistics: %s.",
               self->model_desc, q8_status_str (st)), ("%s", q8err));
-      return FALSE;
+      goto fail;
     }
   }
-  q8_plan_output_info (self->plan, 0, &oi);
-  self->map_w = oi.w;
-  self->map_h = oi.h;
+  q8_plan_output_info (plan, 0, &oi);
   /* Luma plus a row each of Cb and Cr for RGB input.  The frame may be
    * large (up to what GstVideoInfo accepts): g_malloc would abort. */
-  self->luma = g_try_malloc ((gsize) a.w * (a.h + 2));
-  self->input = g_try_malloc ((gsize) self->in_w * self->in_h);
-  self->map = g_try_new (gfloat, (gsize) self->map_w * self->map_h);
-  if (self->luma == NULL || self->input == NULL || self->map == NULL) {
+  luma = g_try_malloc ((gsize) a.w * (a.h + 2));
+  input = g_try_malloc ((gsize) in_w * in_h);
+  map = g_try_new (gfloat, (gsize) oi.w * oi.h);
+  if (luma == NULL || input == NULL || map == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
         ("Not enough memory for %dx%d video.", fw, fh),
         ("%" G_GSIZE_FORMAT " bytes of luma", (gsize) a.w * (a.h + 2)));
-    gst_qanomaly_free_stream (self);
-    return FALSE;
+    goto fail;
   }
+
+  /* A new size restarts teaching (the teacher's statistics are per cell
+   * of the old plan). */
+  gst_qanomaly_free_stream (self);
+  self->area = a;
+  self->in_w = in_w;
+  self->in_h = in_h;
+  self->plan = plan;
+  self->scorer = scorer;
+  self->luma = luma;
+  self->input = input;
+  self->map = map;
+  self->map_w = oi.w;
+  self->map_h = oi.h;
+  self->plan_threads = (gint) threads;
+  GST_OBJECT_LOCK (self);
+  self->teaching = FALSE;
+  GST_OBJECT_UNLOCK (self);
   GST_INFO_OBJECT (self, "region %d,%d %dx%d -> %dx%d input, %dx%d map",
       a.x, a.y, a.w, a.h, self->in_w, self->in_h, self->map_w, self->map_h);
   return TRUE;
+
+fail:
+  g_free (map);
+  g_free (input);
+  g_free (luma);
+  q8_scorer_free (scorer);
+  q8_plan_free (plan);
+  return FALSE;
 }
 
 /* ------------------------------------------------------------------ */

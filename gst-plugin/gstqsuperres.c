@@ -663,7 +663,14 @@ gst_qsuperres_free_stream (GstQSuperRes *self)
 }
 
 /* Plans the network for the new size (re-using the plan, so a resolution
- * change does not reload the model) and picks the process function. */
+ * change does not reload the model) and picks the process function.
+ *
+ * All or nothing: when the new size cannot be had (too large for the
+ * model, no memory) the element keeps the configuration it had.
+ * GstBaseTransform keeps the pads' caps as well and, when those caps come
+ * back, takes them without calling set_info again; qsuperres then carries
+ * on with what it kept (its own transform () maps the frames, because
+ * GstVideoFilter's stays un-negotiated after a refusal). */
 static gboolean
 gst_qsuperres_set_info (GstVideoFilter *filter, GstCaps *incaps,
     GstVideoInfo *in_info, GstCaps *outcaps, GstVideoInfo *out_info)
@@ -679,6 +686,7 @@ gst_qsuperres_set_info (GstVideoFilter *filter, GstCaps *incaps,
   char q8err[256];
   q8_status st;
   gsize in_px, out_px, need;
+  guint8 *scratch;
 
   GST_OBJECT_LOCK (self);
   f = self->factor;
@@ -703,33 +711,41 @@ gst_qsuperres_set_info (GstVideoFilter *filter, GstCaps *incaps,
     return FALSE;
   }
 
+  /* Scratch planes: luma in and out (for packed formats), and for RGB the
+   * chroma planes as well.  New ones before the plan changes, so that a
+   * failure leaves both as they were. */
+  in_px = (gsize) iw * ih;
+  out_px = (gsize) ow * oh;
+  need = rgb ? 3 * (in_px + out_px) : in_px + out_px;
+  scratch = self->scratch;
+  if (need != self->scratch_size) {
+    scratch = g_try_malloc (need);
+    if (scratch == NULL) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+          ("Not enough memory for %dx%d video.", ow, oh),
+          ("%" G_GSIZE_FORMAT " bytes of scratch planes", need));
+      return FALSE;
+    }
+  }
+
+  /* q8_plan_resize () keeps the old size when it fails. */
   if (self->plan == NULL)
     st = q8_plan_create (self->model, iw, ih, (int) threads, &self->plan,
         q8err, sizeof q8err);
   else
     st = q8_plan_resize (self->plan, iw, ih, q8err, sizeof q8err);
   if (st != Q8_OK) {
+    if (scratch != self->scratch)
+      g_free (scratch);
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("Model \"%s\" cannot process %dx%d video: %s.", self->model_desc,
             iw, ih, q8_status_str (st)), ("%s", q8err));
     return FALSE;
   }
 
-  /* Scratch planes: luma in and out (for packed formats), and for RGB the
-   * chroma planes as well. */
-  in_px = (gsize) iw * ih;
-  out_px = (gsize) ow * oh;
-  need = rgb ? 3 * (in_px + out_px) : in_px + out_px;
-  if (need != self->scratch_size) {
+  if (scratch != self->scratch) {
     g_free (self->scratch);
-    self->scratch = g_try_malloc (need);
-    if (self->scratch == NULL) {
-      self->scratch_size = 0;
-      GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
-          ("Not enough memory for %dx%d video.", ow, oh),
-          ("%" G_GSIZE_FORMAT " bytes of scratch planes", need));
-      return FALSE;
-    }
+    self->scratch = scratch;
     self->scratch_size = need;
   }
   self->y_in = self->scratch;
@@ -934,6 +950,46 @@ gst_qsuperres_transform_frame (GstVideoFilter *filter, GstVideoFrame *in,
   gst_qsuperres_account (self, in->buffer, net,
       (g_get_monotonic_time () - t0) * 1000);
   return ret;
+}
+
+/* GstVideoFilter's transform (), except that it asks qsuperres, not
+ * GstVideoFilter, whether the element is configured: after a refused
+ * set_info GstVideoFilter stays un-negotiated even when GstBaseTransform
+ * takes the previous caps back without calling set_info, while qsuperres
+ * kept the configuration for them (see set_info).  GstVideoFilter's
+ * in_info and out_info only change when set_info succeeds, so they are
+ * the caps of that configuration. */
+static GstFlowReturn
+gst_qsuperres_transform (GstBaseTransform *trans, GstBuffer *inbuf,
+    GstBuffer *outbuf)
+{
+  GstVideoFilter *filter = GST_VIDEO_FILTER (trans);
+  GstQSuperRes *self = GST_QSUPERRES (trans);
+  GstVideoFrame in, out;
+  GstFlowReturn ret;
+
+  if (G_UNLIKELY (self->process == NULL))
+    return GST_FLOW_NOT_NEGOTIATED;
+  if (!gst_video_frame_map (&in, &filter->in_info, inbuf,
+          GST_MAP_READ | GST_VIDEO_FRAME_MAP_FLAG_NO_REF))
+    goto map_failed;
+  if (!gst_video_frame_map (&out, &filter->out_info, outbuf,
+          GST_MAP_WRITE | GST_VIDEO_FRAME_MAP_FLAG_NO_REF)) {
+    gst_video_frame_unmap (&in);
+    goto map_failed;
+  }
+  ret = gst_qsuperres_transform_frame (filter, &in, &out);
+  gst_video_frame_unmap (&out);
+  gst_video_frame_unmap (&in);
+  return ret;
+
+map_failed:
+  GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Cannot map the frame."),
+      ("a %" G_GSIZE_FORMAT "-byte buffer for %dx%d %s video",
+          gst_buffer_get_size (inbuf), self->in_width, self->in_height,
+          gst_video_format_to_string (GST_VIDEO_INFO_FORMAT
+              (&filter->in_info))));
+  return GST_FLOW_ERROR;
 }
 
 /* QoS events: remember the earliest running time downstream still wants,
@@ -1327,6 +1383,8 @@ gst_qsuperres_class_init (GstQSuperResClass *klass)
   trans_class->query = GST_DEBUG_FUNCPTR (gst_qsuperres_query);
   trans_class->before_transform =
       GST_DEBUG_FUNCPTR (gst_qsuperres_before_transform);
+  /* Set after GstVideoFilter's class_init, which installs its own. */
+  trans_class->transform = GST_DEBUG_FUNCPTR (gst_qsuperres_transform);
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_qsuperres_set_info);
   filter_class->transform_frame =
       GST_DEBUG_FUNCPTR (gst_qsuperres_transform_frame);

@@ -22,9 +22,15 @@ q8_find_plugin() {
 }
 
 # Sets SRC to a camera source, or to videotestsrc when there is none.
-# $1: a device path, or empty for the first /dev/video* that exists.
+# $1: a device path, empty for the first /dev/video* that exists, or
+# "test" for videotestsrc even when a camera is attached (--test).
 q8_camera_source() {
   dev=${1:-}
+  if [ "$dev" = test ]; then
+    SRC="videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1"
+    echo "$0: --test: using videotestsrc" >&2
+    return
+  fi
   if [ -z "$dev" ]; then
     for d in /dev/video*; do
       [ -c "$d" ] && dev=$d && break
@@ -34,9 +40,17 @@ q8_camera_source() {
     SRC="v4l2src device=$dev"
     echo "$0: camera $dev" >&2
   else
-    SRC="videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1"
+    q8_camera_source test 2>/dev/null
     echo "$0: no camera found (no /dev/video*): using videotestsrc instead" >&2
   fi
+}
+
+# Sets LIMIT to stop gst-launch-1.0 -e after $1 seconds (if set) with an
+# interrupt: it then ends the stream with EOS, and the script's status is
+# gst-launch's (0), not timeout's 124.
+q8_time_limit() {
+  LIMIT=
+  [ -z "${1:-}" ] || LIMIT="timeout --preserve-status -s INT $1"
 }
 
 # Sets SINK to a window, or to fakesink when there is no display.

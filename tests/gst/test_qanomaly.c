@@ -208,14 +208,21 @@ check_roi_meta (GstBuffer *buf, gboolean present, int x, int y, int w, int h)
   ck_assert_uint_eq (m->h, h);
 }
 
-/* A clean frame, a defect, a clean frame.  The model sees the frame
- * resized to 32x24 by nearest on pixel centres (output x takes source
- * 2 x + 1), so the defect's cells are x 8..15, y 4..11, which map back to
+/* Every format qanomaly accepts; the RGB ones get grey pixels, whose
+ * BT.601 luma is their value. */
+static const char *const formats[] = {
+  "GRAY8", "I420", "YV12", "NV12", "NV21", "YUY2", "UYVY", "Y42B", "Y444",
+  "RGB", "BGR", "RGBx", "BGRx", "xRGB", "xBGR", "RGBA", "BGRA",
+};
+
+/* A clean frame, a defect, a clean frame, in every format.  The model
+ * sees the frame resized to 32x24 by nearest on pixel centres (output x
+ * takes source 2 x + 1), so the defect's cells are x 8..15, y 4..11, which map back to
  * exactly the planted 16x16 square at (16, 8). */
 START_TEST (test_defect)
 {
   fixture f;
-  const char *format = _i == 0 ? "GRAY8" : _i == 1 ? "NV12" : "BGRx";
+  const char *format = formats[_i];
 
   fixture_init (&f, format, NULL);
   for (guint64 n = 0; n < 3; n++) {
@@ -600,7 +607,7 @@ q8_test_suite (void)
   TCase *tc = tcase_create ("qanomaly");
 
   gst_check_init (NULL, NULL);
-  tcase_add_loop_test (tc, test_defect, 0, 3);
+  tcase_add_loop_test (tc, test_defect, 0, G_N_ELEMENTS (formats));
   tcase_add_test (tc, test_passthrough_and_overlay);
   tcase_add_test (tc, test_interval_and_message_on);
   tcase_add_test (tc, test_threshold_and_roi);

@@ -668,6 +668,41 @@ END_TEST
 
 /* ---- deadlines ----------------------------------------------------------- */
 
+/* Checks the luma of out, the GRAY8 frame in (info ii) upscaled by the
+ * fixture: through the network (libq8's output) or, if !network,
+ * bilinearly (the reference upscaler). */
+static void
+check_luma_path (GstHarness *hs, const GstVideoInfo *ii, GstBuffer *in,
+    GstBuffer *out, gboolean network)
+{
+  const int w = GST_VIDEO_INFO_WIDTH (ii), h = GST_VIDEO_INFO_HEIGHT (ii);
+  const int f = FIXTURE_FACTOR;
+  GstCaps *ocaps = gst_pad_get_current_caps (hs->sinkpad);
+  GstVideoFrame fin, fout;
+  GstVideoInfo oi;
+  guint8 *want;
+  int ow, oh;
+
+  fail_unless (gst_video_info_from_caps (&oi, ocaps));
+  fail_unless (gst_video_frame_map (&fin, ii, in, GST_MAP_READ));
+  fail_unless (gst_video_frame_map (&fout, &oi, out, GST_MAP_READ));
+  if (!network) {
+    want = g_malloc ((gsize) f * w * f * h);
+    ref_upscale_bilinear (GST_VIDEO_FRAME_PLANE_DATA (&fin, 0), 1,
+        GST_VIDEO_FRAME_PLANE_STRIDE (&fin, 0), w, h, want, NULL, f * w,
+        f * h, f);
+    check_comp (&fout, 0, want, "late luma vs bilinear");
+  } else {
+    want = gst_test_libq8_luma (FIXTURE, GST_VIDEO_FRAME_PLANE_DATA (&fin, 0),
+        1, GST_VIDEO_FRAME_PLANE_STRIDE (&fin, 0), w, h, &ow, &oh);
+    check_comp (&fout, 0, want, "luma vs libq8");
+  }
+  g_free (want);
+  gst_video_frame_unmap (&fin);
+  gst_video_frame_unmap (&fout);
+  gst_caps_unref (ocaps);
+}
+
 /* A QoS event saying downstream is 1 s late: frames before that are late.
  * conventional: upscaled bilinearly (luma included) and counted; drop:
  * dropped; wait: the network as usual.  Frames after the deadline always
@@ -694,11 +729,6 @@ START_TEST (test_qos_fallback)
     GstClockTime pts = late ? GST_SECOND / 2 : 2 * GST_SECOND;
     GstBuffer *in = random_frame (&ii, &rng, pts);
     GstBuffer *out;
-    GstVideoFrame fin, fout;
-    GstVideoInfo oi;
-    GstCaps *ocaps;
-    guint8 *want;
-    int ow, oh;
 
     gst_buffer_ref (in);
     ck_assert_int_eq (gst_harness_push (hs, in), GST_FLOW_OK);
@@ -709,25 +739,8 @@ START_TEST (test_qos_fallback)
       continue;
     }
     ck_assert_msg (out != NULL, "%s: no output (late %d)", mode, late);
-    ocaps = gst_pad_get_current_caps (hs->sinkpad);
-    fail_unless (gst_video_info_from_caps (&oi, ocaps));
-    fail_unless (gst_video_frame_map (&fin, &ii, in, GST_MAP_READ));
-    fail_unless (gst_video_frame_map (&fout, &oi, out, GST_MAP_READ));
-    if (late && strcmp (mode, "conventional") == 0) {
-      want = g_malloc (22 * 18);
-      ref_upscale_bilinear (GST_VIDEO_FRAME_PLANE_DATA (&fin, 0), 1,
-          GST_VIDEO_FRAME_PLANE_STRIDE (&fin, 0), 11, 9, want, NULL, 22, 18,
-          2);
-      check_comp (&fout, 0, want, "late luma vs bilinear");
-    } else {
-      want = gst_test_libq8_luma (FIXTURE, GST_VIDEO_FRAME_PLANE_DATA (&fin,
-              0), 1, GST_VIDEO_FRAME_PLANE_STRIDE (&fin, 0), 11, 9, &ow, &oh);
-      check_comp (&fout, 0, want, "luma vs libq8");
-    }
-    g_free (want);
-    gst_video_frame_unmap (&fin);
-    gst_video_frame_unmap (&fout);
-    gst_caps_unref (ocaps);
+    check_luma_path (hs, &ii, in, out, !(late && strcmp (mode,
+                "conventional") == 0));
     gst_buffer_unref (out);
     gst_buffer_unref (in);
   }
@@ -808,6 +821,68 @@ START_TEST (test_latency)
 }
 END_TEST
 
+/* A live source whose frame interval the network cannot keep up with:
+ * caps of 1 000 000 frames/s leave 1 us per frame, which no network frame
+ * fits in (the fixture is about 5 million MACs at 16x16, hundreds of us; the
+ * credit of the 10 frames, 10 us, would not cover 6 us of it).  The first
+ * frame goes through the network and measures it; every later one is
+ * upscaled bilinearly, counted, and the reported latency grows beyond the
+ * one interval to whole intervals covering the network time.  At 1 frame/s
+ * the time allows the network again on every frame. */
+START_TEST (test_live_budget)
+{
+  GstHarness *hs = harness_new (FIXTURE, "GRAY8", 16, 16);
+  GstElement *e = gst_harness_find_element (hs, "qsuperres");
+  GstVideoInfo ii;
+  GstCaps *caps;
+  GstClockTime latency;
+  guint64 fallbacks;
+  q8_rng rng;
+
+  q8_rng_seed (&rng, q8_test_seed ());
+  gst_harness_set_live (hs, TRUE);
+  gst_harness_set_src_caps_str (hs, "video/x-raw,format=GRAY8,width=16,"
+      "height=16,framerate=1000000/1");
+  caps = gst_pad_get_current_caps (hs->srcpad);
+  fail_unless (gst_video_info_from_caps (&ii, caps));
+  gst_caps_unref (caps);
+  /* qsuperres learns that the source is live from the latency query. */
+  ck_assert_uint_eq (gst_harness_query_latency (hs), GST_USECOND);
+
+  for (int i = 0; i < 10; i++) {
+    GstBuffer *in = random_frame (&ii, &rng, i * GST_USECOND);
+    GstBuffer *out = gst_harness_push_and_pull (hs, gst_buffer_ref (in));
+
+    ck_assert_msg (out != NULL, "no frame %d", i);
+    check_luma_path (hs, &ii, in, out, i == 0);
+    gst_buffer_unref (out);
+    gst_buffer_unref (in);
+  }
+  g_object_get (e, "fallback-frames", &fallbacks, NULL);
+  ck_assert_uint_eq (fallbacks, 9);
+  latency = gst_harness_query_latency (hs);
+  ck_assert_msg (latency > GST_USECOND && latency % GST_USECOND == 0,
+      "latency %" G_GUINT64_FORMAT " ns at 1 us per frame", latency);
+
+  gst_harness_set_src_caps_str (hs, "video/x-raw,format=GRAY8,width=16,"
+      "height=16,framerate=1/1");
+  for (int i = 0; i < 3; i++) {
+    GstBuffer *in = random_frame (&ii, &rng, (i + 1) * GST_SECOND);
+    GstBuffer *out = gst_harness_push_and_pull (hs, gst_buffer_ref (in));
+
+    ck_assert_msg (out != NULL, "no frame %d at 1/1", i);
+    check_luma_path (hs, &ii, in, out, TRUE);
+    gst_buffer_unref (out);
+    gst_buffer_unref (in);
+  }
+  g_object_get (e, "fallback-frames", &fallbacks, NULL);
+  ck_assert_uint_eq (fallbacks, 9);
+  ck_assert_uint_eq (gst_harness_query_latency (hs), GST_SECOND);
+  gst_object_unref (e);
+  gst_harness_teardown (hs);
+}
+END_TEST
+
 /* ---- state changes --------------------------------------------------- */
 
 START_TEST (test_state_cycles)
@@ -842,6 +917,7 @@ END_TEST
 START_TEST (test_eos_flush)
 {
   GstHarness *hs = harness_new (FIXTURE, "GRAY8", 7, 5);
+  gboolean eos = FALSE;
   q8_rng rng;
   GstEvent *ev;
 
@@ -857,11 +933,12 @@ START_TEST (test_eos_flush)
   push_and_check (hs, &rng, TRUE, FIXTURE_FACTOR);
   fail_unless (gst_harness_push_event (hs, gst_event_new_eos ()));
   while ((ev = gst_harness_try_pull_event (hs)) != NULL) {
-    gboolean eos = GST_EVENT_TYPE (ev) == GST_EVENT_EOS;
+    eos = GST_EVENT_TYPE (ev) == GST_EVENT_EOS;
     gst_event_unref (ev);
     if (eos)
       break;
   }
+  ck_assert_msg (eos, "EOS did not come out");
   gst_harness_teardown (hs);
 }
 END_TEST
@@ -1012,6 +1089,7 @@ q8_test_suite (void)
   tcase_add_loop_test (tc, test_qos_fallback, 0, 3);
   tcase_add_test (tc, test_fallback_message);
   tcase_add_test (tc, test_latency);
+  tcase_add_test (tc, test_live_budget);
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_eos_flush);
   tcase_add_test (tc, test_missing_model);
