@@ -323,17 +323,37 @@ END_TEST
 /* Every built-in super-resolution model, chosen by `scale` alone: the
  * output is the core library's on the same model, bit for bit (luma), and
  * chroma the bilinear reference. */
+/* Writes built-in model m to a temporary file; the caller unlinks and
+ * frees the path. */
+static gchar *
+write_builtin (const q8_builtin_model *m)
+{
+  gchar *path = NULL;
+  gint fd = g_file_open_tmp ("q8-builtin-XXXXXX.q8", &path, NULL);
+
+  ck_assert_int_ge (fd, 0);
+  ck_assert (write (fd, m->data, m->size) == (ssize_t) m->size);
+  close (fd);
+  return path;
+}
+
+/* The built-in super-resolution model of scale, or NULL. */
+static const q8_builtin_model *
+find_builtin (guint scale)
+{
+  for (const q8_builtin_model *m = q8_builtin_models; m->name; m++)
+    if (strcmp (m->task, "super-resolution") == 0 && m->scale == scale)
+      return m;
+  return NULL;
+}
+
 START_TEST (test_builtin_models)
 {
   int n = 0;
   for (const q8_builtin_model *m = q8_builtin_models; m->name; m++) {
     if (strcmp (m->task, "super-resolution") != 0)
       continue;
-    gchar *path = NULL;
-    gint fd = g_file_open_tmp ("q8-builtin-XXXXXX.q8", &path, NULL);
-    ck_assert_int_ge (fd, 0);
-    ck_assert (write (fd, m->data, m->size) == (ssize_t) m->size);
-    close (fd);
+    gchar *path = write_builtin (m);
     content_model = path;
     const char *fmts[] = { "GRAY8", "I420" };
     for (int k = 0; k < 2; k++) {
@@ -605,6 +625,45 @@ START_TEST (test_change_model_playing)
   g_unlink (x2);
   g_free (x3);
   g_free (x2);
+}
+END_TEST
+
+/* `scale` changes while playing take effect at the next frame: built-in
+ * x2, then x3 (new output size, renegotiated), then x2 again, each frame
+ * the core library's output of that model (luma) and the bilinear
+ * reference (chroma). */
+START_TEST (test_change_scale_playing)
+{
+  const q8_builtin_model *m2 = find_builtin (2), *m3 = find_builtin (3);
+  GstHarness *hs;
+  GstElement *e;
+  gchar *x2, *x3;
+  q8_rng rng;
+
+  if (m2 == NULL || m3 == NULL) {
+    printf ("skip: test_change_scale_playing needs built-in x2 and x3\n");
+    return;
+  }
+  x2 = write_builtin (m2);
+  x3 = write_builtin (m3);
+  q8_rng_seed (&rng, q8_test_seed ());
+  hs = harness_new (NULL, "I420", 13, 9);
+  e = gst_harness_find_element (hs, "qsuperres");
+  content_model = x2;
+  push_and_check (hs, &rng, TRUE, 2);
+  g_object_set (e, "scale", 3, NULL);
+  content_model = x3;
+  push_and_check (hs, &rng, TRUE, 3);
+  g_object_set (e, "scale", 2, NULL);
+  content_model = x2;
+  push_and_check (hs, &rng, TRUE, 2);
+  content_model = FIXTURE;
+  gst_object_unref (e);
+  gst_harness_teardown (hs);
+  g_unlink (x2);
+  g_unlink (x3);
+  g_free (x2);
+  g_free (x3);
 }
 END_TEST
 
@@ -1085,6 +1144,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_transform_caps);
   tcase_add_test (tc, test_renegotiate);
   tcase_add_test (tc, test_change_model_playing);
+  tcase_add_test (tc, test_change_scale_playing);
   tcase_add_test (tc, test_rgb_model);
   tcase_add_loop_test (tc, test_qos_fallback, 0, 3);
   tcase_add_test (tc, test_fallback_message);
