@@ -152,9 +152,21 @@ static const q8_conv_ukernel conv_avx512vnni_16p = {
   .run = q8_s8_conv2d_requant_16p__avx512vnni,
 };
 
-/* Shape-specialized kernels first: the first that accepts a layer wins. */
+/* One input channel (the first ESPCN layer): taps packed across rows. */
+static const q8_conv_ukernel conv_avx512vnni_ic1 = {
+  .name = "q8_s8_conv2d_requant_ic1__avx512vnni",
+  .isa = Q8_ISA_AVX512VNNI,
+  .accepts = q8_s8_conv2d_accepts_ic1__avx512vnni,
+  .packed_size = q8_s8_conv2d_packed_size_ic1__avx512vnni,
+  .pack = q8_s8_conv2d_pack_ic1__avx512vnni,
+  .run = q8_s8_conv2d_requant_ic1__avx512vnni,
+};
+
+/* Shape-specialized kernels first: the first that accepts a layer wins
+ * (few output channels before one input channel: a 1->9 layer has more
+ * lanes to fill across pixels than across its 9 channels). */
 static const q8_conv_ukernel *const conv_list_avx512vnni[] = {
-  &conv_avx512vnni_16p, &conv_avx512vnni, &conv_scalar
+  &conv_avx512vnni_16p, &conv_avx512vnni_ic1, &conv_avx512vnni, &conv_scalar
 };
 
 /* Element-wise kernels are the AVX2 ones (every AVX-512 CPU has AVX2);

@@ -29,6 +29,19 @@ void q8_s8_conv2d_requant_16p__avx512vnni (const q8_conv_params *p,
                                            const int8_t *in, int8_t *out,
                                            int32_t y0, int32_t y1);
 
+/* Convolution of a 1-channel input (groups = 1, kh, kw <= 8, stride_w =
+ * dilation_w = 1): taps packed 4 to a group across kernel rows (7 groups
+ * for 5x5), staged input rows, 16-channel blocks. */
+int q8_s8_conv2d_accepts_ic1__avx512vnni (const q8_conv_params *p);
+size_t q8_s8_conv2d_packed_size_ic1__avx512vnni (const q8_conv_params *p);
+void q8_s8_conv2d_pack_ic1__avx512vnni (const q8_conv_params *p,
+                                        const int8_t *w, const int32_t *bias,
+                                        void *packed);
+void q8_s8_conv2d_requant_ic1__avx512vnni (const q8_conv_params *p,
+                                           const void *packed,
+                                           const int8_t *in, int8_t *out,
+                                           int32_t y0, int32_t y1);
+
 /* DepthToSpace with vpermi2b (DCR, or CRD with one output channel;
  * in_c <= 128); other shapes call the scalar twin. */
 void q8_s8_depth_to_space__avx512vnni (const q8_d2s_params *p,

@@ -492,9 +492,11 @@ gen_large (conv_case *c, q8_rng *r, int i, gen_opts *o)
     /* h, w, in_c, out_c, k */
     { 4, 40, 227, 20, 3 }, { 3, 35, 341, 7, 2 }, { 2, 70, 16, 80, 7 },
     { 5, 33, 128, 100, 3 }, { 1, 100, 3, 8, 3 }, { 3, 3, 682, 17, 3 },
+    /* Wider than the strips of the specialized kernels' stack buffers. */
+    { 2, 4100, 1, 17, 5 }, { 3, 700, 32, 9, 3 },
   };
-  const int32_t *s = shapes[i % 6];
-  case_geometry (c, s[0], s[1], s[2], s[3], s[4], 1 + i / 6 % 2,
+  const int32_t *s = shapes[i % 8];
+  case_geometry (c, s[0], s[1], s[2], s[3], s[4], 1 + i / 8 % 2,
                  s[4] / 2);
 }
 
@@ -595,7 +597,7 @@ END_TEST
 
 START_TEST (test_large_spans)
 {
-  sweep (_i, "large", gen_large, 12, 6);
+  sweep (_i, "large", gen_large, 16, 8);
 }
 END_TEST
 
