@@ -19,8 +19,12 @@ gst_test_temp_model_path (void)
   return path;
 }
 
-char *
-gst_test_write_luma_anomaly_model (int width, int height)
+/* The anomaly models of gst_test_models.h: u8 luma -> QUANTIZE to s8 with
+ * the same scale 1/255, so output 0 = pixel / 255 exactly.  gaussian: a
+ * feature model (anomaly.method "gaussian", untaught); else a map model
+ * with anomaly.threshold 0.5.  width 0: no fixed input size. */
+static char *
+write_luma_model (int width, int height, gboolean gaussian)
 {
   gchar *path = gst_test_temp_model_path ();
   q8_builder *b = q8_builder_new ();
@@ -28,7 +32,8 @@ gst_test_write_luma_anomaly_model (int width, int height)
   int64_t x, y;
 
   x = q8_builder_add_activation (b, "x", Q8_DTYPE_U8, 1, 1.0f / 255, 0);
-  y = q8_builder_add_activation (b, "map", Q8_DTYPE_S8, 1, 1.0f / 255, -128);
+  y = q8_builder_add_activation (b, gaussian ? "features" : "map",
+      Q8_DTYPE_S8, 1, 1.0f / 255, -128);
   ck_assert (x >= 0 && y >= 0);
   {
     uint32_t in = (uint32_t) x, out = (uint32_t) y;
@@ -38,8 +43,12 @@ gst_test_write_luma_anomaly_model (int width, int height)
     ck_assert_int_eq (q8_builder_add_output (b, out), Q8_OK);
   }
   ck_assert_int_eq (q8_builder_meta_string (b, "task", "anomaly"), Q8_OK);
-  ck_assert_int_eq (q8_builder_meta_float (b, "anomaly.threshold", 0.5),
-      Q8_OK);
+  if (gaussian)
+    ck_assert_int_eq (q8_builder_meta_string (b, "anomaly.method",
+            "gaussian"), Q8_OK);
+  else
+    ck_assert_int_eq (q8_builder_meta_float (b, "anomaly.threshold", 0.5),
+        Q8_OK);
   if (width > 0) {
     ck_assert_int_eq (q8_builder_meta_int (b, "input.width", width), Q8_OK);
     ck_assert_int_eq (q8_builder_meta_int (b, "input.height", height),
@@ -52,33 +61,16 @@ gst_test_write_luma_anomaly_model (int width, int height)
 }
 
 char *
+gst_test_write_luma_anomaly_model (int width, int height)
+{
+  return write_luma_model (width, height, FALSE);
+}
+
+char *
 gst_test_write_gaussian_model (int width, int height)
 {
-  gchar *path = gst_test_temp_model_path ();
-  q8_builder *b = q8_builder_new ();
-  char err[256];
-  int64_t x, y;
-
-  x = q8_builder_add_activation (b, "x", Q8_DTYPE_U8, 1, 1.0f / 255, 0);
-  y = q8_builder_add_activation (b, "features", Q8_DTYPE_S8, 1, 1.0f / 255,
-      -128);
-  ck_assert (x >= 0 && y >= 0);
-  {
-    uint32_t in = (uint32_t) x, out = (uint32_t) y;
-    ck_assert (q8_builder_add_op (b, Q8_OP_QUANTIZE, 1, &in, 1, &out, NULL,
-            0) >= 0);
-    ck_assert_int_eq (q8_builder_add_input (b, in), Q8_OK);
-    ck_assert_int_eq (q8_builder_add_output (b, out), Q8_OK);
-  }
-  ck_assert_int_eq (q8_builder_meta_string (b, "task", "anomaly"), Q8_OK);
-  ck_assert_int_eq (q8_builder_meta_string (b, "anomaly.method",
-          "gaussian"), Q8_OK);
-  ck_assert_int_eq (q8_builder_meta_int (b, "input.width", width), Q8_OK);
-  ck_assert_int_eq (q8_builder_meta_int (b, "input.height", height), Q8_OK);
-  ck_assert_msg (q8_builder_write_file (b, path, err, sizeof err) == Q8_OK,
-      "gaussian model: %s", err);
-  q8_builder_free (b);
-  return path;
+  ck_assert (width > 0 && height > 0);
+  return write_luma_model (width, height, TRUE);
 }
 
 uint8_t *
