@@ -13,50 +13,15 @@
 #include "cv.h"
 #include "npy.h"
 #include "q8_test.h"
+#include "cli_run.h"
 
 #define FIX Q8_SRCDIR "/tests/convert/fixtures/"
 
-static char tmpdir[256];
-
-static void
-setup (void)
-{
-  snprintf (tmpdir, sizeof tmpdir, "/tmp/q8-test-convert-XXXXXX");
-  ck_assert (mkdtemp (tmpdir) != NULL);
-}
-
-static void
-teardown (void)
-{
-  char cmd[512];
-  snprintf (cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  ck_assert (system (cmd) == 0);
-}
-
-/* Runs q8-convert with args; stderr goes to tmpdir/stderr.  Returns the
- * exit status. */
+/* Runs q8-convert with args; output in cli_tmpdir/stdout and stderr. */
 static int
 run (const char *args)
 {
-  char cmd[8192];
-  snprintf (cmd, sizeof cmd, "'%s' %s > '%s/stdout' 2> '%s/stderr'",
-            Q8_CONVERT_EXE, args, tmpdir, tmpdir);
-  int rc = system (cmd);
-  return WIFEXITED (rc) ? WEXITSTATUS (rc) : -1;
-}
-
-static char *
-slurp (const char *name)
-{
-  char path[512];
-  snprintf (path, sizeof path, "%s/%s", tmpdir, name);
-  size_t size;
-  char *p = q8_test_read_file (path, &size);
-  if (p) {
-    p = realloc (p, size + 1);
-    p[size] = '\0';
-  }
-  return p;
+  return cli_run (Q8_CONVERT_EXE, args);
 }
 
 /* n frames of 32 x 32 from a raw fixture as [1, 1, 32, 32] .npy files. */
@@ -67,11 +32,11 @@ write_frames (const char *fixture, int n, const char *dir)
   float *f = q8_test_read_file (fixture, &size);
   ck_assert (f && size == (size_t) n * 32 * 32 * 4);
   char path[512], err[256];
-  snprintf (path, sizeof path, "%s/%s", tmpdir, dir);
+  snprintf (path, sizeof path, "%s/%s", cli_tmpdir, dir);
   ck_assert (mkdir (path, 0700) == 0);
   size_t shape[4] = { 1, 1, 32, 32 };
   for (int k = 0; k < n; k++) {
-    snprintf (path, sizeof path, "%s/%s/%03d.npy", tmpdir, dir, k);
+    snprintf (path, sizeof path, "%s/%s/%03d.npy", cli_tmpdir, dir, k);
     ck_assert_msg (npy_write_file (path, NPY_F32, 4, shape, f + k * 1024,
                                    err, sizeof err) == 0, "%s", err);
   }
@@ -83,16 +48,16 @@ START_TEST (test_convert_and_compare)
   write_frames (FIX "espcn_trained.calib.f32", 16, "calib");
   write_frames (FIX "espcn_trained.test.f32", 8, "test");
   char args[4096], q8path[512];
-  snprintf (q8path, sizeof q8path, "%s/m.q8", tmpdir);
+  snprintf (q8path, sizeof q8path, "%s/m.q8", cli_tmpdir);
   snprintf (args, sizeof args, "'%sespcn_trained_relu_bn.onnx' -o '%s' "
             "--calib '%s/calib' --report '%s/r.json' --name tiny",
-            FIX, q8path, tmpdir, tmpdir);
+            FIX, q8path, cli_tmpdir, cli_tmpdir);
   int rc = run (args);
-  char *err = slurp ("stderr"), *out = slurp ("stdout");
+  char *err = cli_slurp ("stderr"), *out = cli_slurp ("stdout");
   ck_assert_msg (rc == 0, "exit %d: %s", rc, err);
   ck_assert_msg (strstr (out, "per-layer SQNR") && strstr (out, "Conv_0"),
                  "report: %s", out);
-  char *json = slurp ("r.json");
+  char *json = cli_slurp ("r.json");
   ck_assert_msg (json && strstr (json, "\"layers\"")
                    && strstr (json, "\"psnr_db\"")
                    && strstr (json, "\"frames\": 16"), "json: %s", json);
@@ -132,13 +97,13 @@ START_TEST (test_convert_and_compare)
 
   /* compare on held-out data reports the output's SQNR >= 35 dB. */
   snprintf (args, sizeof args, "compare '%sespcn_trained_relu_bn.onnx' '%s' "
-            "--data '%s/test' --report '%s/c.json'", FIX, q8path, tmpdir,
-            tmpdir);
+            "--data '%s/test' --report '%s/c.json'", FIX, q8path, cli_tmpdir,
+            cli_tmpdir);
   rc = run (args);
-  err = slurp ("stderr");
+  err = cli_slurp ("stderr");
   ck_assert_msg (rc == 0, "compare exit %d: %s", rc, err);
   free (err);
-  json = slurp ("c.json");
+  json = cli_slurp ("c.json");
   const char *p = json ? strstr (json, "\"sqnr_db\": ") : NULL;
   ck_assert_msg (p != NULL, "json: %s", json);
   double db = strtod (p + 11, NULL);
@@ -152,30 +117,30 @@ START_TEST (test_failures)
   char args[4096];
   /* An unsupported op: exit 1, the node named. */
   snprintf (args, sizeof args, "'%sunsupported.onnx' -o '%s/x.q8'", FIX,
-            tmpdir);
+            cli_tmpdir);
   ck_assert_int_eq (run (args), 1);
-  char *err = slurp ("stderr");
+  char *err = cli_slurp ("stderr");
   ck_assert_msg (strstr (err, "lrn_1") && strstr (err, "LRN"), "%s", err);
   free (err);
   /* Not ONNX. */
   snprintf (args, sizeof args, "'%sespcn_trained.test.f32' -o '%s/x.q8'",
-            FIX, tmpdir);
+            FIX, cli_tmpdir);
   ck_assert_int_eq (run (args), 1);
-  err = slurp ("stderr");
+  err = cli_slurp ("stderr");
   ck_assert_msg (strstr (err, "not a readable ONNX model"), "%s", err);
   free (err);
   /* Dynamic size without data. */
   snprintf (args, sizeof args, "'%sespcn_trained_tanh.onnx' -o '%s/x.q8'",
-            FIX, tmpdir);
+            FIX, cli_tmpdir);
   ck_assert_int_eq (run (args), 1);
-  err = slurp ("stderr");
+  err = cli_slurp ("stderr");
   ck_assert_msg (strstr (err, "dynamic height"), "%s", err);
   free (err);
   /* Usage errors exit 2. */
   ck_assert_int_eq (run ("--method fast x.onnx -o y.q8"), 2);
   ck_assert_int_eq (run ("x.onnx"), 2);
   char path[512];
-  snprintf (path, sizeof path, "%s/x.q8", tmpdir);
+  snprintf (path, sizeof path, "%s/x.q8", cli_tmpdir);
   ck_assert_msg (access (path, F_OK) != 0, "a failed conversion left %s",
                  path);
 }
@@ -186,7 +151,7 @@ q8_test_suite (void)
 {
   Suite *s = suite_create ("convert_cli");
   TCase *tc = tcase_create ("cli");
-  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_add_checked_fixture (tc, cli_tmpdir_setup, cli_tmpdir_teardown);
   tcase_add_test (tc, test_convert_and_compare);
   tcase_add_test (tc, test_failures);
   suite_add_tcase (s, tc);

@@ -14,50 +14,16 @@
 
 #include "npy.h"
 #include "q8_test.h"
+#include "cli_run.h"
 
 #define W 16
 #define H 12
 
-static char tmpdir[256];
-
-static void
-setup (void)
-{
-  snprintf (tmpdir, sizeof tmpdir, "/tmp/q8-test-teach-XXXXXX");
-  ck_assert (mkdtemp (tmpdir) != NULL);
-}
-
-static void
-teardown (void)
-{
-  char cmd[512];
-  snprintf (cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  ck_assert (system (cmd) == 0);
-}
-
-/* Runs the q8 tool with args; output in tmpdir/stdout and stderr. */
+/* Runs the q8 tool with args; output in cli_tmpdir/stdout and stderr. */
 static int
 run (const char *args)
 {
-  char cmd[8192];
-  snprintf (cmd, sizeof cmd, "'%s' %s > '%s/stdout' 2> '%s/stderr'",
-            Q8_TOOL, args, tmpdir, tmpdir);
-  int rc = system (cmd);
-  return WIFEXITED (rc) ? WEXITSTATUS (rc) : -1;
-}
-
-static char *
-slurp (const char *name)
-{
-  char path[512];
-  snprintf (path, sizeof path, "%s/%s", tmpdir, name);
-  size_t size;
-  char *p = q8_test_read_file (path, &size);
-  if (p) {
-    p = realloc (p, size + 1);
-    p[size] = '\0';
-  }
-  return p;
+  return cli_run (Q8_TOOL, args);
 }
 
 static void
@@ -119,38 +85,38 @@ START_TEST (test_teach_then_score)
   uint8_t px[W * H], defect_px[W * H], normal_px[W * H];
   q8_rng r;
   q8_rng_seed (&r, 5);
-  snprintf (model, sizeof model, "%s/features.q8", tmpdir);
-  snprintf (scene, sizeof scene, "%s/scene.q8", tmpdir);
+  snprintf (model, sizeof model, "%s/features.q8", cli_tmpdir);
+  snprintf (scene, sizeof scene, "%s/scene.q8", cli_tmpdir);
   write_model (model);
-  snprintf (path, sizeof path, "%s/normal", tmpdir);
+  snprintf (path, sizeof path, "%s/normal", cli_tmpdir);
   ck_assert (mkdir (path, 0700) == 0);
   for (int i = 0; i < 12; i++) {
-    snprintf (path, sizeof path, "%s/normal/%02d.npy", tmpdir, i);
+    snprintf (path, sizeof path, "%s/normal/%02d.npy", cli_tmpdir, i);
     write_frame (path, &r, 0, px);
   }
-  snprintf (path, sizeof path, "%s/test", tmpdir);
+  snprintf (path, sizeof path, "%s/test", cli_tmpdir);
   ck_assert (mkdir (path, 0700) == 0);
-  snprintf (path, sizeof path, "%s/test/a_normal.npy", tmpdir);
+  snprintf (path, sizeof path, "%s/test/a_normal.npy", cli_tmpdir);
   write_frame (path, &r, 0, normal_px);
-  snprintf (path, sizeof path, "%s/test/b_defect.npy", tmpdir);
+  snprintf (path, sizeof path, "%s/test/b_defect.npy", cli_tmpdir);
   write_frame (path, &r, 1, defect_px);
-  snprintf (path, sizeof path, "%s/maps", tmpdir);
+  snprintf (path, sizeof path, "%s/maps", cli_tmpdir);
   ck_assert (mkdir (path, 0700) == 0);
 
   snprintf (args, sizeof args, "teach '%s' --data '%s/normal' -o '%s' "
-            "--frames 10 --threads 1", model, tmpdir, scene);
+            "--frames 10 --threads 1", model, cli_tmpdir, scene);
   int rc = run (args);
-  char *err = slurp ("stderr"), *out = slurp ("stdout");
+  char *err = cli_slurp ("stderr"), *out = cli_slurp ("stdout");
   ck_assert_msg (rc == 0, "teach exit %d: %s", rc, err);
   ck_assert_msg (strstr (out, "on 10 frames") != NULL, "%s", out);
   free (out);
   free (err);
 
   snprintf (args, sizeof args, "score '%s' --data '%s/test' --json "
-            "--maps '%s/maps'", scene, tmpdir, tmpdir);
+            "--maps '%s/maps'", scene, cli_tmpdir, cli_tmpdir);
   rc = run (args);
-  err = slurp ("stderr");
-  out = slurp ("stdout");
+  err = cli_slurp ("stderr");
+  out = cli_slurp ("stdout");
   ck_assert_msg (rc == 0, "score exit %d: %s", rc, err);
 
   /* The same scores from the library on the taught file. */
@@ -187,7 +153,7 @@ START_TEST (test_teach_then_score)
 
   /* Maps: [H, W] float32, one per frame in order. */
   npy_array a;
-  snprintf (path, sizeof path, "%s/maps/000001.npy", tmpdir);
+  snprintf (path, sizeof path, "%s/maps/000001.npy", cli_tmpdir);
   ck_assert_msg (npy_read_file (path, &a, msg, sizeof msg) == 0, "%s", msg);
   ck_assert (a.dtype == NPY_F32 && a.ndim == 2 && a.shape[0] == H
              && a.shape[1] == W);
@@ -209,36 +175,36 @@ END_TEST
 START_TEST (test_refusals)
 {
   char model[512], args[4096];
-  snprintf (model, sizeof model, "%s/features.q8", tmpdir);
+  snprintf (model, sizeof model, "%s/features.q8", cli_tmpdir);
   write_model (model);
 
   /* A super-resolution model cannot be taught. */
   snprintf (args, sizeof args, "teach '%s/tests/fixtures/espcn_tiny_x2.q8' "
-            "--data '%s' -o '%s/x.q8'", Q8_SRCDIR, tmpdir, tmpdir);
+            "--data '%s' -o '%s/x.q8'", Q8_SRCDIR, cli_tmpdir, cli_tmpdir);
   ck_assert_int_eq (run (args), 1);
-  char *err = slurp ("stderr");
+  char *err = cli_slurp ("stderr");
   ck_assert_msg (strstr (err, "not a feature anomaly model"), "%s", err);
   free (err);
 
   /* An untaught model cannot score. */
   snprintf (args, sizeof args, "score '%s' --data '%s' --threshold 1", model,
-            tmpdir);
+            cli_tmpdir);
   ck_assert_int_eq (run (args), 1);
-  err = slurp ("stderr");
+  err = cli_slurp ("stderr");
   ck_assert_msg (strstr (err, "no normal statistics"), "%s", err);
   free (err);
 
   /* Missing options are usage errors; a missing data path says so. */
-  snprintf (args, sizeof args, "teach '%s' -o '%s/x.q8'", model, tmpdir);
+  snprintf (args, sizeof args, "teach '%s' -o '%s/x.q8'", model, cli_tmpdir);
   ck_assert_int_eq (run (args), 2);
   snprintf (args, sizeof args, "teach '%s' --data /nonexistent/frames -o "
-            "'%s/x.q8'", model, tmpdir);
+            "'%s/x.q8'", model, cli_tmpdir);
   ck_assert_int_eq (run (args), 1);
-  err = slurp ("stderr");
+  err = cli_slurp ("stderr");
   ck_assert_msg (strstr (err, "/nonexistent/frames"), "%s", err);
   free (err);
   snprintf (args, sizeof args, "teach '%s' --data '%s' -o '%s/x.q8' "
-            "--margin 0", model, tmpdir, tmpdir);
+            "--margin 0", model, cli_tmpdir, cli_tmpdir);
   ck_assert_int_eq (run (args), 2);
 }
 END_TEST
@@ -248,7 +214,7 @@ q8_test_suite (void)
 {
   Suite *s = suite_create ("teach");
   TCase *tc = tcase_create ("teach");
-  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_add_checked_fixture (tc, cli_tmpdir_setup, cli_tmpdir_teardown);
   tcase_add_test (tc, test_teach_then_score);
   tcase_add_test (tc, test_refusals);
   tcase_set_timeout (tc, 120);
