@@ -470,11 +470,13 @@ gst_qanomaly_teach_finish (GstQAnomaly *self)
 }
 
 /* The network has run on a frame of a feature model: a teaching frame
- * (self->analysed FALSE) or a scored one (the map and score). */
+ * (self->analysed FALSE) or a scored one (the cell map into self->map,
+ * from which the caller takes score and region as for map models). */
 static gboolean
-gst_qanomaly_gaussian_step (GstQAnomaly *self, gdouble *score)
+gst_qanomaly_gaussian_step (GstQAnomaly *self)
 {
   gboolean requested;
+  double score;
 
   GST_OBJECT_LOCK (self);
   requested = self->teach_requested;
@@ -489,7 +491,7 @@ gst_qanomaly_gaussian_step (GstQAnomaly *self, gdouble *score)
       return gst_qanomaly_teach_finish (self);
     return TRUE;
   }
-  q8_scorer_run (self->scorer, self->plan, self->map, score);
+  q8_scorer_run (self->scorer, self->plan, self->map, &score);
   return TRUE;
 }
 
@@ -522,8 +524,7 @@ gst_qanomaly_transform_frame_ip (GstVideoFilter *filter,
     return GST_FLOW_ERROR;
   }
   if (self->gaussian) {
-    gdouble unused;
-    if (!gst_qanomaly_gaussian_step (self, &unused))
+    if (!gst_qanomaly_gaussian_step (self))
       return GST_FLOW_ERROR;
     if (!self->analysed)
       return GST_FLOW_OK;
