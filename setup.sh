@@ -17,6 +17,7 @@ PACKAGES="meson ninja-build pkg-config gcc libc6-dev check
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good libv4l-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
   clang libclang-rt-14-dev valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
   qemu-user"
 
 BUILD=${Q8_BUILD_DIR:-build}

@@ -188,8 +188,13 @@ typedef struct q8_plan q8_plan;
  * and precomputes per-op parameters.  threads is the number of worker
  * threads q8_run () may use (0 = one per online CPU, 1 = run on the
  * calling thread only).  Fails with Q8_ESHAPE if an op cannot take the
- * size and Q8_ETOOBIG if the arena would exceed Q8_MAX_ARENA_BYTES. */
+ * size and Q8_ETOOBIG if the arena would exceed Q8_MAX_ARENA_BYTES (4 GiB;
+ * 1 GiB where size_t has 32 bits, whose address space is 4 GiB in all). */
+#if SIZE_MAX > 0xFFFFFFFFu
 #define Q8_MAX_ARENA_BYTES ((size_t) 1 << 32)
+#else
+#define Q8_MAX_ARENA_BYTES ((size_t) 1 << 30)
+#endif
 #define Q8_MAX_DIM 32768
 q8_status q8_plan_create (const q8_model *model, int width, int height,
                           int threads, q8_plan **plan, char *err,

@@ -342,15 +342,22 @@ START_TEST (test_dims_overflow)
   ck_assert_int_eq (load (g, n, err, sizeof err), Q8_EOVERFLOW);
   ck_assert_msg (strstr (err, "'w'") != NULL && strstr (err, "overflow"),
                  "%s", err);
-  /* 2^24 x 2^24 x 4 bytes fits in 64 bits but is not the data size. */
+  /* 2^24 x 2^24 x 4 bytes fits in a 64-bit size_t but is not the data
+   * size; a 32-bit size_t cannot hold it. */
   memcpy (g, f, n);
   put32 (w + 8, 1u << 24);
   put32 (w + 12, 1u << 24);
   put32 (w + 16, 1);
   put32 (w + 20, 1);
   reseal (g, n);
+#if SIZE_MAX > 0xFFFFFFFFu
   ck_assert_int_eq (load (g, n, err, sizeof err), Q8_ETENSOR);
   ck_assert_msg (strstr (err, "281474976710656") != NULL, "%s", err);
+#else
+  ck_assert_int_eq (load (g, n, err, sizeof err), Q8_EOVERFLOW);
+  ck_assert_msg (strstr (err, "'w'") != NULL && strstr (err, "overflow"),
+                 "%s", err);
+#endif
   free (g);
   free (f);
 }

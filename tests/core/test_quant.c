@@ -50,14 +50,15 @@ START_TEST (test_rule_r_pairs)
 }
 END_TEST
 
-/* floor((acc * M + 2^(r-1)) / 2^r) + zp, clamped, in 128-bit arithmetic. */
+/* floor((acc * M + 2^(r-1)) / 2^r) + zp, clamped, by division in int64
+ * (exact: |acc M| <= 2^62 and 2^(r-1) <= 2^61 stay below 2^63). */
 static int32_t
 ref_requant_r (int32_t acc, int32_t M, int32_t r, int32_t zp, int32_t lo,
                int32_t hi)
 {
-  __int128 p = (__int128) acc * M + ((__int128) 1 << (r - 1));
-  __int128 q = p / ((__int128) 1 << r);
-  if (q * ((__int128) 1 << r) > p) /* C division truncates: make it floor */
+  int64_t p = (int64_t) acc * M + ((int64_t) 1 << (r - 1));
+  int64_t q = p / ((int64_t) 1 << r);
+  if (q * ((int64_t) 1 << r) > p) /* C division truncates: make it floor */
     q -= 1;
   q += zp;
   return (int32_t) (q < lo ? lo : q > hi ? hi : q);

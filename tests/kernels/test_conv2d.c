@@ -392,12 +392,12 @@ check_guard (const conv_case *c, const int8_t *out, const char *what,
 
 /* ---- the independent reference ------------------------------------------ */
 
-/* floor (a / 2^k) for a 128-bit a, by division (not by shifting). */
-static __int128
-floor_div_pow2 (__int128 a, int k)
+/* floor (a / 2^k) by division (not by shifting). */
+static int64_t
+floor_div_pow2 (int64_t a, int k)
 {
-  __int128 d = (__int128) 1 << k;
-  __int128 q = a / d;
+  int64_t d = (int64_t) 1 << k;
+  int64_t q = a / d;
   if (q * d > a)
     q -= 1;
   return q;
@@ -405,8 +405,9 @@ floor_div_pow2 (__int128 a, int k)
 
 /* Builds the input padded with its zero point on every side as one
  * explicit array, then sums each output channel's taps group by group in
- * int64, rounds acc * M / 2^r half up as floor ((2 acc M + 2^r) / 2^(r+1))
- * in 128-bit integers, clamps and looks up.  acc_out (oh * ow * oc) gets
+ * int64, rounds acc * M / 2^r half up as floor ((acc M + 2^(r-1)) / 2^r)
+ * in int64 (exact: |acc| <= 2^31 and M < 2^31 keep |acc M| + 2^61 below
+ * 2^63, on 32-bit targets too), clamps and looks up.  acc_out (oh * ow * oc) gets
  * the accumulators for failure messages. */
 static void
 reference_conv (const conv_case *c, int8_t *out, int64_t *acc_out)
@@ -441,9 +442,10 @@ reference_conv (const conv_case *c, int8_t *out, int64_t *acc_out)
                                   + i];
                 acc += (xv - p->in_zp) * wv;
               }
-          __int128 num = 2 * (__int128) acc * c->mult[oc]
-                         + ((__int128) 1 << c->shift[oc]);
-          __int128 t = floor_div_pow2 (num, c->shift[oc] + 1) + p->out_zp;
+          ck_assert (acc >= -((int64_t) 1 << 31) && acc <= (int64_t) 1 << 31);
+          int64_t num = acc * c->mult[oc]
+                        + ((int64_t) 1 << (c->shift[oc] - 1));
+          int64_t t = floor_div_pow2 (num, c->shift[oc]) + p->out_zp;
           if (t < p->act_min)
             t = p->act_min;
           if (t > p->act_max)
