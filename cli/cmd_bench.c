@@ -262,9 +262,11 @@ print_text (const bench_result *r)
     const char *type = q8_model_op_type (r->m, i);
     double ms = (double) q8_plan_op_ns (r->p, i) * 1e-6 / r->runs;
     uint64_t macs = q8_plan_op_macs (r->p, i);
+    int64_t host = q8_plan_op_host (r->p, i);
     printf ("  %2zu  %-15s ", i, type != NULL ? type : "?");
-    if (q8_plan_op_ns (r->p, i) == 0) {
-      printf ("        -       -         -  (fused into an earlier op)\n");
+    if (host != (int64_t) i) {
+      printf ("        -       -         -  (runs inside op %lld)\n",
+              (long long) host);
       continue;
     }
     printf ("%9.3f  %5.1f%%", ms, total_ms > 0 ? 100.0 * ms / total_ms : 0.0);
@@ -328,14 +330,15 @@ print_json (const bench_result *r)
   for (size_t i = 0; i < n_ops; i++) {
     const char *type = q8_model_op_type (r->m, i);
     uint64_t ns = q8_plan_op_ns (r->p, i), macs = q8_plan_op_macs (r->p, i);
+    int64_t host = q8_plan_op_host (r->p, i);
     double ms = (double) ns * 1e-6 / r->runs;
     printf ("%s\n    {\"index\": %zu, \"type\": ", i > 0 ? "," : "", i);
     json_string (type != NULL ? type : "?");
     printf (", \"ms\": %.6f, \"share_percent\": %.3f, \"macs\": %llu, "
-            "\"gmacs_per_s\": %.6f, \"fused\": %s}", ms,
-            total_ms > 0 ? 100.0 * ms / total_ms : 0.0,
+            "\"gmacs_per_s\": %.6f, \"fused\": %s, \"runs_in\": %lld}",
+            ms, total_ms > 0 ? 100.0 * ms / total_ms : 0.0,
             (unsigned long long) macs, ns > 0 ? gmacs_at (macs, ms) : 0.0,
-            ns == 0 ? "true" : "false");
+            host != (int64_t) i ? "true" : "false", (long long) host);
   }
   printf ("\n  ]\n}\n");
 }

@@ -17,6 +17,14 @@
  * convolution's output (which is not a graph output) is folded into the
  * convolution: the convolution applies the table and writes the UNARY's
  * output directly, and the UNARY is skipped.
+ *
+ * A DEPTH_TO_SPACE whose only reader is an element-wise ADD or DEQUANTIZE
+ * of its output's shape (the tail of ESPCN: pixel shuffle, plus the
+ * upscaled input, to pixels) writes straight into that op's output, rows
+ * [y0, y1) at a time just before the op computes the same rows in place
+ * (its kernels read each element before writing it).  The pixel-shuffled
+ * tensor is never materialized and takes no pass of its own; the
+ * DEPTH_TO_SPACE's input lives until the op that runs it.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -89,7 +97,40 @@ plan_fusion (const q8_model *m, q8__plan_op *pops)
       continue;
     pops[i].fused_lut = lut;
     pops[r].skip = true;
+    pops[r].host = i + 1;
   }
+
+  for (uint32_t i = 0; i < m->n_ops; i++) {
+    const q8__op *op = &m->ops[i];
+    if (op->type != Q8_OP_DEPTH_TO_SPACE || is_graph_output (m, op->outputs[0]))
+      continue;
+    int64_t r = single_reader (m, op->outputs[0]);
+    if (r < 0 || pops[r].producer != NULL)
+      continue;
+    const q8__op *next = &m->ops[r];
+    /* ADD has the shape of its inputs (both read element by element: only
+     * one of them can be the output itself); DEQUANTIZE maps one byte to
+     * one byte. */
+    bool fits = next->type == Q8_OP_DEQUANTIZE
+                || (next->type == Q8_OP_ADD
+                    && next->inputs[0] != next->inputs[1]);
+    if (!fits)
+      continue;
+    pops[r].producer = &pops[i];
+    pops[i].skip = true;
+    pops[i].host = (uint32_t) r + 1;
+  }
+}
+
+/* True if op i reads tensor t, itself or through a fused producer. */
+static bool
+reads_tensor (const q8_model *m, const q8__plan_op *pops, uint32_t i,
+              uint32_t t)
+{
+  for (int j = 0; j < m->ops[i].n_inputs; j++)
+    if (m->ops[i].inputs[j] == t)
+      return true;
+  return pops[i].producer != NULL && pops[i].producer->op->inputs[0] == t;
 }
 
 /* The tensor an op really writes: a fused convolution writes its UNARY's
@@ -144,9 +185,8 @@ place_arena (const q8_model *m, sized_state *s, char *err, size_t err_size)
         continue;
       if (written_tensor (m, s->ops, i) == t)
         lt[n].first = i;
-      for (int j = 0; j < m->ops[i].n_inputs; j++)
-        if (m->ops[i].inputs[j] == t)
-          lt[n].last = i;
+      if (reads_tensor (m, s->ops, i, t))
+        lt[n].last = i;
     }
     /* A skipped UNARY reads nothing (its convolution did the work). */
     if (is_graph_output (m, t) || lt[n].last < lt[n].first)
@@ -271,7 +311,8 @@ build_sized (const q8_plan *plan, int width, int height, sized_state *s,
     pt->nbytes = n;
   }
   for (uint32_t i = 0; i < m->n_ops; i++)
-    if (s->ops[i].fused_lut != NULL)
+    if (s->ops[i].fused_lut != NULL
+        || (s->ops[i].skip && m->ops[i].type == Q8_OP_DEPTH_TO_SPACE))
       s->tensors[m->ops[i].outputs[0]].nbytes = 0;
 
   st = place_arena (m, s, err, err_size);
@@ -289,6 +330,15 @@ build_sized (const q8_plan *plan, int width, int height, sized_state *s,
                         : s->arena + s->tensors[t].offset;
     }
     pop->outs[0] = s->arena + s->tensors[written_tensor (m, s->ops, i)].offset;
+  }
+  /* An op with a fused producer reads that input from its own output. */
+  for (uint32_t i = 0; i < m->n_ops; i++) {
+    q8__plan_op *pop = &s->ops[i];
+    if (pop->producer == NULL)
+      continue;
+    for (int j = 0; j < m->ops[i].n_inputs; j++)
+      if (m->ops[i].inputs[j] == pop->producer->op->outputs[0])
+        pop->ins[j] = pop->outs[0];
   }
   return Q8_OK;
 
@@ -582,11 +632,30 @@ typedef struct {
   const q8__plan_op *pop;
 } op_task;
 
+/* Rows [y0, y1) of an op.  With a fused producer, in strips of about 16 KB
+ * that the producer writes into the op's output and the op then reads
+ * while they are still in the L1 cache. */
+static void
+run_op_rows (const q8__plan_op *pop, int32_t y0, int32_t y1)
+{
+  const q8__plan_op *pr = pop->producer;
+  if (pr == NULL) {
+    pop->op->cls->run (pop->op, pop, pop->ins, pop->outs, y0, y1);
+    return;
+  }
+  size_t row = (size_t) pop->out_shape.w * pop->out_shape.c;
+  int32_t strip = row >= 16384 ? 1 : (int32_t) (16384 / row);
+  for (int32_t y = y0; y < y1; y += strip) {
+    int32_t e = y1 - y < strip ? y1 : y + strip;
+    pr->op->cls->run (pr->op, pr, pr->ins, pop->outs, y, e);
+    pop->op->cls->run (pop->op, pop, pop->ins, pop->outs, y, e);
+  }
+}
+
 static void
 run_rows (void *ctx, int32_t y0, int32_t y1)
 {
-  const q8__plan_op *pop = ((const op_task *) ctx)->pop;
-  pop->op->cls->run (pop->op, pop, pop->ins, pop->outs, y0, y1);
+  run_op_rows (((const op_task *) ctx)->pop, y0, y1);
 }
 
 static uint64_t
@@ -614,7 +683,7 @@ q8_run (q8_plan *plan)
       op_task task = { pop };
       q8__pool_run (plan->pool, run_rows, &task, rows, chunk < 1 ? 1 : chunk);
     } else {
-      pop->op->cls->run (pop->op, pop, pop->ins, pop->outs, 0, rows);
+      run_op_rows (pop, 0, rows);
     }
     if (plan->profiling)
       pop->ns += now_ns () - t0;
@@ -648,6 +717,15 @@ q8_plan_op_ns (const q8_plan *plan, size_t op_index)
   if (plan == NULL || op_index >= plan->model->n_ops)
     return 0;
   return plan->ops[op_index].ns;
+}
+
+int64_t
+q8_plan_op_host (const q8_plan *plan, size_t op_index)
+{
+  if (plan == NULL || op_index >= plan->model->n_ops)
+    return -1;
+  const q8__plan_op *pop = &plan->ops[op_index];
+  return pop->skip ? (int64_t) pop->host - 1 : (int64_t) op_index;
 }
 
 uint64_t

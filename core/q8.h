@@ -253,6 +253,11 @@ size_t q8_plan_arena_size (const q8_plan *plan);
 void q8_plan_set_profiling (q8_plan *plan, int enable);
 uint64_t q8_plan_op_ns (const q8_plan *plan, size_t op_index);
 uint64_t q8_plan_op_macs (const q8_plan *plan, size_t op_index);
+/* The op whose run computes op op_index: op_index itself, or the op it was
+ * fused into at this size (a UNARY table applied by the convolution before
+ * it, a DEPTH_TO_SPACE written straight into the ADD or DEQUANTIZE after
+ * it); -1 for a bad index.  A fused op's time counts in its host's. */
+int64_t q8_plan_op_host (const q8_plan *plan, size_t op_index);
 
 /* ------------------------------------------------------------------ */
 /* Ops and their parameters (the .q8 op records, core/FORMAT.md)       */

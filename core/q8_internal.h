@@ -182,6 +182,12 @@ struct q8__plan_op {
   /* Set by the planner when a following UNARY op is fused into this op
    * (conv2d only): the table to apply, and the fused op is skipped. */
   const int8_t *fused_lut;
+  /* Set by the planner when a preceding DEPTH_TO_SPACE is fused into this
+   * op (an element-wise ADD or DEQUANTIZE): it writes each chunk of rows
+   * into this op's output first, which this op then reads in place. */
+  const q8__plan_op *producer;
+  /* A skipped op runs inside op (host - 1); 0 if it runs on its own. */
+  uint32_t host;
   bool skip;
   /* Buffers of the op's inputs and outputs in the arena (NULL for absent
    * optional inputs; constants are read from the model by the op). */

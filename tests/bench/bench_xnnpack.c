@@ -13,8 +13,9 @@
  * a 256-entry table) inside XNNPACK's timed frame, as an application
  * would write them.  XNNPACK's resize does not requantize, so it keeps
  * the input's scale (same work).  Both run alternately, frame after frame,
- * in one process on the same input, so load from other processes hits
- * both alike; it prints the median ms per frame of each and the ratio.
+ * in one process on the same input (with a pause before each frame for
+ * the other library's threads to settle), so load from other processes
+ * hits both alike; it prints the median ms per frame of each and the ratio.
  * A benchmark, built only when libxnnpack-dev is installed; never a test
  * and never a dependency of q8.
  */
@@ -277,16 +278,24 @@ main (int argc, char **argv)
 
   double *tq = malloc ((size_t) runs * sizeof *tq);
   double *tx = malloc ((size_t) runs * sizeof *tx);
+  /* After a job pthreadpool's workers spin (up to a million pause
+   * instructions, tens of milliseconds) before they sleep, and a spinning
+   * worker takes a core from whatever runs next: each frame starts after a
+   * pause that lets the other library's threads go to sleep. */
+  const struct timespec settle = { 0, 50 * 1000 * 1000 };
   for (int r = -1; r < runs; r++) { /* one warm-up frame each */
+    nanosleep (&settle, NULL);
     double t0 = now_ms ();
     if (q8_run (pl) < 0)
       die ("q8_run failed");
     double t1 = now_ms ();
-    xnet_run (&net, pool, NULL);
+    nanosleep (&settle, NULL);
     double t2 = now_ms ();
+    xnet_run (&net, pool, NULL);
+    double t3 = now_ms ();
     if (r >= 0) {
       tq[r] = t1 - t0;
-      tx[r] = t2 - t1;
+      tx[r] = t3 - t2;
     }
   }
   qsort (tq, (size_t) runs, sizeof *tq, cmp_double);

@@ -19,10 +19,15 @@
 
 /* A small super-resolution-shaped network:
  * u8 -> QUANTIZE -> conv3x3 1->8 -> TANH -> conv3x3 8->4 -> D2S x2 (CRD)
- * -> DEQUANTIZE -> u8.  With expose_hidden the first convolution's output
- * is also a graph output, which forbids fusing the TANH into it. */
+ * -> DEQUANTIZE -> u8.  Flags: SR_EXPOSE_H1 makes the first convolution's
+ * output also a graph output, which forbids fusing the TANH into it;
+ * SR_EXPOSE_S does the same for the D2S output, which forbids writing it
+ * straight into its reader; SR_RESIDUAL adds a bilinear x2 upscale of the
+ * quantized input to the D2S output (ESPCN's tail) before DEQUANTIZE. */
+enum { SR_EXPOSE_H1 = 1, SR_EXPOSE_S = 2, SR_RESIDUAL = 4 };
+
 static q8_model *
-build_sr_model (int expose_hidden)
+build_sr_model (int flags)
 {
   q8_rng rng;
   q8_rng_seed (&rng, 7);
@@ -40,6 +45,11 @@ build_sr_model (int expose_hidden)
   int64_t s = q8_builder_add_activation (b, "s", Q8_DTYPE_S8, 1, 0.01f, -100);
   int64_t out = q8_builder_add_activation (b, "out", Q8_DTYPE_U8, 1,
                                            1.0f / 255, 0);
+  int64_t up = q8_builder_add_activation (b, "up", Q8_DTYPE_S8, 1,
+                                          1.0f / 255, -128);
+  int64_t sum = q8_builder_add_activation (b, "sum", Q8_DTYPE_S8, 1, 0.012f,
+                                           -90);
+  ck_assert (up >= 0 && sum >= 0);
 
   int8_t w1[8 * 9], w2[4 * 9 * 8];
   int32_t b1[8], b2[4];
@@ -101,13 +111,33 @@ build_sr_model (int expose_hidden)
                                        (uint32_t[]) { h2 }, 1,
                                        (uint32_t[]) { s }, d2s,
                                        Q8_MAX_OP_PARAMS), 0);
+  if (flags & SR_RESIDUAL) {
+    int32_t rs[Q8_MAX_OP_PARAMS] = { 0 };
+    rs[Q8_RESIZE_FACTOR_H] = rs[Q8_RESIZE_FACTOR_W] = 2;
+    rs[Q8_RESIZE_MODE] = Q8_RESIZE_BILINEAR;
+    rs[Q8_RESIZE_COORD] = Q8_RESIZE_HALF_PIXEL;
+    int32_t add[Q8_MAX_OP_PARAMS] = { 0 };
+    add[Q8_ADD_ACT_MIN] = -128;
+    add[Q8_ADD_ACT_MAX] = 127;
+    ck_assert_int_ge (q8_builder_add_op (b, Q8_OP_RESIZE, 1,
+                                         (uint32_t[]) { x }, 1,
+                                         (uint32_t[]) { up }, rs,
+                                         Q8_MAX_OP_PARAMS), 0);
+    ck_assert_int_ge (q8_builder_add_op (b, Q8_OP_ADD, 2,
+                                         (uint32_t[]) { s, up }, 1,
+                                         (uint32_t[]) { sum }, add,
+                                         Q8_MAX_OP_PARAMS), 0);
+  }
   ck_assert_int_ge (q8_builder_add_op (b, Q8_OP_DEQUANTIZE, 1,
-                                       (uint32_t[]) { s }, 1,
-                                       (uint32_t[]) { out }, NULL, 0), 0);
+                                       (uint32_t[]) {
+                                           flags & SR_RESIDUAL ? sum : s },
+                                       1, (uint32_t[]) { out }, NULL, 0), 0);
   ck_assert_int_eq (q8_builder_add_input (b, (uint32_t) px), Q8_OK);
   ck_assert_int_eq (q8_builder_add_output (b, (uint32_t) out), Q8_OK);
-  if (expose_hidden)
+  if (flags & SR_EXPOSE_H1)
     ck_assert_int_eq (q8_builder_add_output (b, (uint32_t) h1), Q8_OK);
+  if (flags & SR_EXPOSE_S)
+    ck_assert_int_eq (q8_builder_add_output (b, (uint32_t) s), Q8_OK);
 
   void *data;
   size_t size;
@@ -258,7 +288,7 @@ START_TEST (test_fusion_is_exact)
 {
   /* Fused (TANH folded into the convolution) and unfused plans agree. */
   q8_model *fused = build_sr_model (0);
-  q8_model *plain = build_sr_model (1);
+  q8_model *plain = build_sr_model (SR_EXPOSE_H1);
   uint8_t *a = run_sr (fused, 23, 19, 1);
   uint8_t *b = run_sr (plain, 23, 19, 1);
   ck_assert_mem_eq (a, b, (size_t) 4 * 23 * 19);
@@ -266,6 +296,52 @@ START_TEST (test_fusion_is_exact)
   free (b);
   q8_model_free (fused);
   q8_model_free (plain);
+}
+END_TEST
+
+/* Op index of the DEPTH_TO_SPACE and of its reader in build_sr_model. */
+enum { SR_OP_D2S = 4 };
+
+START_TEST (test_d2s_written_into_reader)
+{
+  /* The D2S runs inside its reader (DEQUANTIZE, or the residual ADD) and
+   * gives the bytes of a plan where it is materialized (its output is a
+   * graph output there), at sizes whose rows split into several strips
+   * and threads. */
+  static const int sizes[][2] = { { 1, 1 }, { 5, 3 }, { 23, 19 },
+                                  { 1500, 9 }, { 37, 130 } };
+  for (int residual = 0; residual <= SR_RESIDUAL; residual += SR_RESIDUAL) {
+    q8_model *fused = build_sr_model (residual);
+    q8_model *plain = build_sr_model (residual | SR_EXPOSE_S);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+      for (int t = 1; t <= 3; t += 2) {
+        int w = sizes[i][0], h = sizes[i][1];
+        uint8_t *a = run_sr (fused, w, h, t);
+        uint8_t *b = run_sr (plain, w, h, t);
+        ck_assert_msg (memcmp (a, b, (size_t) 4 * w * h) == 0,
+                       "residual %d, %dx%d, %d threads", residual, w, h, t);
+        free (a);
+        free (b);
+      }
+    q8_plan *pf = NULL, *pp = NULL;
+    char err[256];
+    ck_assert_int_eq (q8_plan_create (fused, 8, 8, 1, &pf, err, sizeof err),
+                      Q8_OK);
+    ck_assert_int_eq (q8_plan_create (plain, 8, 8, 1, &pp, err, sizeof err),
+                      Q8_OK);
+    /* The reader is the op after the D2S, or after the RESIZE. */
+    ck_assert_int_eq (q8_plan_op_host (pf, SR_OP_D2S),
+                      residual ? SR_OP_D2S + 2 : SR_OP_D2S + 1);
+    ck_assert_int_eq (q8_plan_op_host (pp, SR_OP_D2S), SR_OP_D2S);
+    /* The TANH runs inside the first convolution in both. */
+    ck_assert_int_eq (q8_plan_op_host (pf, 2), 1);
+    ck_assert_int_eq (q8_plan_op_host (pf, 1), 1);
+    ck_assert_int_eq (q8_plan_op_host (pf, 99), -1);
+    q8_plan_free (pf);
+    q8_plan_free (pp);
+    q8_model_free (fused);
+    q8_model_free (plain);
+  }
 }
 END_TEST
 
@@ -423,6 +499,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_bad_sizes);
   tcase_add_test (tc, test_resize);
   tcase_add_test (tc, test_fusion_is_exact);
+  tcase_add_test (tc, test_d2s_written_into_reader);
   tcase_add_test (tc, test_threads_agree);
   tcase_add_test (tc, test_arena_reuse);
   tcase_add_test (tc, test_run_allocates_nothing);
