@@ -12,6 +12,9 @@
 #if defined(__aarch64__) && defined(__linux__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13) /* Linux 5.10; older headers lack it */
+#endif
 #endif
 
 #include "q8_kernels.h"
@@ -89,6 +92,40 @@ static const q8_kernel_table table_neondot = {
   .isa = Q8_ISA_NEONDOT,
   .conv = conv_list_neondot,
   .n_conv = sizeof conv_list_neondot / sizeof conv_list_neondot[0],
+  .lut = q8_s8_lut__scalar,
+  .lut_channels = q8_s8_lut_channels__scalar,
+  .add = q8_s8_add_requant__scalar,
+  .rescale = q8_rescale__scalar,
+  .depth_to_space = q8_s8_depth_to_space__scalar,
+  .maxpool = q8_s8_maxpool__scalar,
+  .avgpool = q8_s8_avgpool__scalar,
+  .resize = q8_s8_resize__scalar,
+};
+#endif
+
+#if defined(Q8_HAVE_NEONI8MM)
+#if !defined(Q8_HAVE_NEONDOT)
+#error "the i8mm table falls back on the neondot kernel"
+#endif
+static const q8_conv_ukernel conv_neoni8mm = {
+  .name = "q8_s8_conv2d_requant__neoni8mm",
+  .isa = Q8_ISA_NEONI8MM,
+  .accepts = q8_s8_conv2d_accepts__neoni8mm,
+  .packed_size = q8_s8_conv2d_packed_size__neoni8mm,
+  .pack = q8_s8_conv2d_pack__neoni8mm,
+  .run = q8_s8_conv2d_requant__neoni8mm,
+};
+
+/* smmla before sdot: the neondot kernel takes what the i8mm one refuses
+ * (today nothing: both accept every span up to Q8_SPAN_MAX). */
+static const q8_conv_ukernel *const conv_list_neoni8mm[] = {
+  &conv_neoni8mm, &conv_neondot, &conv_scalar
+};
+
+static const q8_kernel_table table_neoni8mm = {
+  .isa = Q8_ISA_NEONI8MM,
+  .conv = conv_list_neoni8mm,
+  .n_conv = sizeof conv_list_neoni8mm / sizeof conv_list_neoni8mm[0],
   .lut = q8_s8_lut__scalar,
   .lut_channels = q8_s8_lut_channels__scalar,
   .add = q8_s8_add_requant__scalar,
@@ -204,6 +241,9 @@ static const q8_kernel_table *const tables[Q8_ISA_COUNT] = {
 #if defined(Q8_HAVE_NEONDOT)
   [Q8_ISA_NEONDOT] = &table_neondot,
 #endif
+#if defined(Q8_HAVE_NEONI8MM)
+  [Q8_ISA_NEONI8MM] = &table_neoni8mm,
+#endif
 #if defined(Q8_HAVE_AVX2)
   [Q8_ISA_AVX2] = &table_avx2,
 #endif
@@ -235,8 +275,12 @@ detect (void)
 #if defined(__aarch64__) && defined(__linux__)
   /* Advanced SIMD is part of the aarch64 baseline. */
   unsigned long hwcap = getauxval (AT_HWCAP);
+  unsigned long hwcap2 = getauxval (AT_HWCAP2);
   cpu_has[Q8_ISA_NEON] = 1;
   cpu_has[Q8_ISA_NEONDOT] = (hwcap & HWCAP_ASIMDDP) != 0;
+  /* The i8mm table also runs the neondot kernel: both features. */
+  cpu_has[Q8_ISA_NEONI8MM] = (hwcap & HWCAP_ASIMDDP) != 0
+                             && (hwcap2 & HWCAP2_I8MM) != 0;
 #endif
 
   const char *env = getenv ("Q8_ISA");

@@ -91,4 +91,14 @@ void q8_s8_conv2d_requant__neondot (const q8_conv_params *p,
                                     const void *packed, const int8_t *in,
                                     int8_t *out, int32_t y0, int32_t y1);
 
+/* Generic convolution with smmla (groups = 1, kw * in_c rounded up to 8
+ * <= 2048): 6 pixels (3 pairs) x 16 channels (8 pairs) per tile. */
+int q8_s8_conv2d_accepts__neoni8mm (const q8_conv_params *p);
+size_t q8_s8_conv2d_packed_size__neoni8mm (const q8_conv_params *p);
+void q8_s8_conv2d_pack__neoni8mm (const q8_conv_params *p, const int8_t *w,
+                                  const int32_t *bias, void *packed);
+void q8_s8_conv2d_requant__neoni8mm (const q8_conv_params *p,
+                                     const void *packed, const int8_t *in,
+                                     int8_t *out, int32_t y0, int32_t y1);
+
 #endif /* Q8_KERNELS_SIMD_H */

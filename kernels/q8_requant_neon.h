@@ -1,6 +1,6 @@
 /* q8_requant_neon.h - rule R (ARITHMETIC.md) on NEON vectors, the fused
- * epilogue of the aarch64 convolution kernels (neon/ and neondot/ include
- * it and compile it with their own flags).
+ * epilogue of the aarch64 convolution kernels (neon/, neondot/ and
+ * neoni8mm/ include it and compile it with their own flags).
  *
  * For 4 accumulators and their channels' M and -r (as int64 lanes):
  *
@@ -33,6 +33,18 @@ q8_requant_r_s32x4 (int32x4_t acc, int32x4_t m, int64x2_t nsh_lo,
   lo = vrshlq_s64 (lo, nsh_lo);
   hi = vrshlq_s64 (hi, nsh_hi);
   return vqmovn_high_s64 (vqmovn_s64 (lo), hi);
+}
+
+/* The same t, exactly, in 32-bit lanes when every channel's r is in
+ * [32, 62], with nsh = 31 - r: for X = acc * M = 2^31 H + L (0 <= L <
+ * 2^31), 2^(r-1) is a multiple of 2^31, so floor ((X + 2^(r-1)) / 2^r) =
+ * floor ((H + 2^(r-32)) / 2^(r-31)) (floor (floor (a / b) / c) = floor (a /
+ * (b c))).  sqdmulh is H = floor (2 acc M / 2^32) (it saturates only for
+ * acc = M = -2^31, and M > 0), srshl by 31 - r the rounding shift. */
+static inline int32x4_t
+q8_requant_r_short_s32x4 (int32x4_t acc, int32x4_t m, int32x4_t nsh)
+{
+  return vrshlq_s32 (vqdmulhq_s32 (acc, m), nsh);
 }
 
 /* clamp(t + zp, qmin, qmax) of 16 rule R values t0..t3 (saturated). */
@@ -69,6 +81,33 @@ q8_lut_s8x16 (const int8x16x4_t lut[4], int8x16_t o)
   r = vqtbx4q_s8 (r, lut[2], i);
   i = vsubq_u8 (i, q);
   return vqtbx4q_s8 (r, lut[3], i);
+}
+
+/* Applies the fused table lut (NULL: none) to v[0..n), the 16 channels of
+ * n pixels, and stores the first n_oc (<= 16) bytes of the first nvalid
+ * to o, pixels stride bytes apart. */
+static inline void
+q8_lut_store_s8x16 (int8x16_t *v, int n, int nvalid, const int8_t *lut,
+                    int8_t *o, size_t stride, int32_t n_oc)
+{
+  if (lut != NULL) {
+    int8x16x4_t t[4];
+    for (int i = 0; i < 4; i++)
+      t[i] = vld1q_s8_x4 (lut + 64 * i);
+    for (int j = 0; j < n; j++)
+      v[j] = q8_lut_s8x16 (t, v[j]);
+  }
+  if (n_oc == 16) {
+    for (int j = 0; j < nvalid; j++)
+      vst1q_s8 (o + (size_t) j * stride, v[j]);
+  } else {
+    for (int j = 0; j < nvalid; j++) {
+      int8_t tmp[16];
+      vst1q_s8 (tmp, v[j]);
+      for (int32_t k = 0; k < n_oc; k++)
+        o[(size_t) j * stride + k] = tmp[k];
+    }
+  }
 }
 
 #endif /* Q8_REQUANT_NEON_H */

@@ -399,24 +399,7 @@ epilogue:;
       v[j] = q8_requant_finish_s8x16 (t0, t1, t2, t3, zp, qmin, qmax);
     }
   }
-  if (p->lut != NULL) {
-    int8x16x4_t lut[4];
-    for (int i = 0; i < 4; i++)
-      lut[i] = vld1q_s8_x4 (p->lut + 64 * i);
-    for (int j = 0; j < TILE; j++)
-      v[j] = q8_lut_s8x16 (lut, v[j]);
-  }
-  if (n_oc == CHUNK * 4) {
-    for (int j = 0; j < nvalid; j++)
-      vst1q_s8 (o + (size_t) j * (size_t) p->out_c, v[j]);
-  } else {
-    for (int j = 0; j < nvalid; j++) {
-      int8_t tmp[CHUNK * 4];
-      vst1q_s8 (tmp, v[j]);
-      for (int32_t k = 0; k < n_oc; k++)
-        o[(size_t) j * (size_t) p->out_c + k] = tmp[k];
-    }
-  }
+  q8_lut_store_s8x16 (v, TILE, nvalid, p->lut, o, (size_t) p->out_c, n_oc);
 }
 
 typedef void (*tile_fn) (const q8_span_ctx *sc, const int8_t *chunk,

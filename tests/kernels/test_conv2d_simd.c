@@ -310,8 +310,9 @@ check_case (const q8_conv_ukernel *k, conv_case *c, q8_rng *r,
   return 1;
 }
 
-/* The SIMD convolution kernels of isa (NULL-terminated), or NULL with a
- * visible skip. */
+/* The convolution kernels of isa's own (a table may fall back on a lower
+ * ISA's kernels, e.g. neoni8mm on neondot's; those are tested under their
+ * own ISA), or none with a visible skip. */
 static int
 simd_kernels (int isa, const q8_conv_ukernel **list, int max)
 {
@@ -323,7 +324,7 @@ simd_kernels (int isa, const q8_conv_ukernel **list, int max)
   }
   int n = 0;
   for (size_t i = 0; i < t->n_conv && n < max; i++)
-    if (t->conv[i]->isa != Q8_ISA_SCALAR)
+    if (t->conv[i]->isa != Q8_ISA_SCALAR && t->conv[i]->isa == (q8_isa) isa)
       list[n++] = t->conv[i];
   return n;
 }
