@@ -78,9 +78,18 @@ run (const q8__op *op, const q8__plan_op *pop, const void *const *ins,
 {
   const params *p = pop->params;
   size_t row = (size_t) p->w * p->c;
-  p->fn ((size_t) (y1 - y0) * p->w, (size_t) p->c,
-         (const uint8_t *) ins[0] + (size_t) y0 * row, (size_t) p->c,
-         (uint8_t *) outs[0] + (size_t) y0 * row, (size_t) p->c, &p->rp);
+  if (pop->out_stride == 0) {
+    p->fn ((size_t) (y1 - y0) * p->w, (size_t) p->c,
+           (const uint8_t *) ins[0] + (size_t) y0 * row, (size_t) p->c,
+           (uint8_t *) outs[0] + (size_t) y0 * row, (size_t) p->c, &p->rp);
+    return;
+  }
+  /* Bound to a caller's buffer whose rows are out_stride apart. */
+  for (int32_t y = y0; y < y1; y++)
+    p->fn ((size_t) p->w, (size_t) p->c,
+           (const uint8_t *) ins[0] + (size_t) y * row, (size_t) p->c,
+           (uint8_t *) outs[0] + (size_t) y * pop->out_stride, (size_t) p->c,
+           &p->rp);
 }
 
 const q8__op_class q8__op_quantize = {

@@ -378,7 +378,10 @@ q8_plan_create (const q8_model *model, int width, int height, int threads,
   plan->threads = threads;
   plan->in_px = calloc (model->n_inputs, sizeof *plan->in_px);
   plan->out_px = calloc (model->n_outputs, sizeof *plan->out_px);
-  if (plan->in_px == NULL || plan->out_px == NULL)
+  plan->bound = calloc (model->n_outputs, sizeof *plan->bound);
+  plan->bound_stride = calloc (model->n_outputs, sizeof *plan->bound_stride);
+  if (plan->in_px == NULL || plan->out_px == NULL || plan->bound == NULL
+      || plan->bound_stride == NULL)
     goto fail;
 
   /* Pixels (real = p / 255) to and from S8 graph inputs and outputs. */
@@ -457,6 +460,9 @@ q8_plan_resize (q8_plan *plan, int width, int height, char *err,
   for (uint32_t i = 0; i < plan->model->n_ops; i++)
     s.ops[i].ns = plan->ops[i].ns;
   sized_state_free (plan->model, &old);
+  /* The new ops write the arena: bindings are dropped. */
+  for (uint32_t i = 0; i < plan->model->n_outputs; i++)
+    plan->bound[i] = NULL;
   plan->tensors = s.tensors;
   plan->ops = s.ops;
   plan->arena = s.arena;
@@ -476,6 +482,8 @@ q8_plan_free (q8_plan *plan)
   q8__pool_free (plan->pool);
   free (plan->in_px);
   free (plan->out_px);
+  free (plan->bound);
+  free (plan->bound_stride);
   free (plan);
 }
 
@@ -530,12 +538,27 @@ q8_plan_input (q8_plan *plan, size_t index)
   return plan->arena + plan->tensors[plan->model->inputs[index]].offset;
 }
 
+/* Where output index is, and its row stride in bytes. */
+static const uint8_t *
+output_rows (const q8_plan *plan, size_t index, size_t *stride)
+{
+  const q8__plan_tensor *pt = &plan->tensors[plan->model->outputs[index]];
+  const q8__tensor *mt = &plan->model->tensors[plan->model->outputs[index]];
+  if (plan->bound[index] != NULL) {
+    *stride = plan->bound_stride[index];
+    return plan->bound[index];
+  }
+  *stride = (size_t) pt->shape.w * pt->shape.c * q8_dtype_size (mt->dtype);
+  return plan->arena + pt->offset;
+}
+
 const void *
 q8_plan_output (const q8_plan *plan, size_t index)
 {
   if (plan == NULL || index >= plan->model->n_outputs)
     return NULL;
-  return plan->arena + plan->tensors[plan->model->outputs[index]].offset;
+  size_t stride;
+  return output_rows (plan, index, &stride);
 }
 
 /* ---- boundary conversions ----------------------------------------------- */
@@ -569,12 +592,84 @@ q8_plan_get_output_u8 (const q8_plan *plan, size_t index, uint8_t *data,
   size_t row = (size_t) pt->shape.w * pt->shape.c;
   if (stride < row)
     return Q8_EINVAL;
-  const uint8_t *src = plan->arena + pt->offset;
+  size_t src_stride;
+  const uint8_t *src = output_rows (plan, index, &src_stride);
   for (int32_t y = 0; y < pt->shape.h; y++)
     plan->kernels->rescale ((size_t) pt->shape.w, (size_t) pt->shape.c,
-                            src + y * row, (size_t) pt->shape.c,
+                            src + y * src_stride, (size_t) pt->shape.c,
                             data + y * stride, (size_t) pt->shape.c,
                             &plan->out_px[index]);
+  return Q8_OK;
+}
+
+/* True if no op reads tensor t and no other graph output is t. */
+static bool
+output_unshared (const q8_plan *plan, size_t index)
+{
+  const q8_model *m = plan->model;
+  uint32_t t = m->outputs[index];
+  for (uint32_t i = 0; i < m->n_ops; i++)
+    if (reads_tensor (m, plan->ops, i, t))
+      return false;
+  for (uint32_t i = 0; i < m->n_outputs; i++)
+    if (i != index && m->outputs[i] == t)
+      return false;
+  return true;
+}
+
+/* True if the output's U8 bytes are already pixels: the boundary rescale
+ * maps every value to itself. */
+static bool
+output_is_pixels (const q8_plan *plan, size_t index)
+{
+  const q8__tensor *mt = &plan->model->tensors[plan->model->outputs[index]];
+  if (mt->dtype != Q8_DTYPE_U8)
+    return false;
+  for (int v = 0; v < 256; v++) {
+    uint8_t x = (uint8_t) v, y;
+    q8_rescale__scalar (1, 1, &x, 1, &y, 1, &plan->out_px[index]);
+    if (y != x)
+      return false;
+  }
+  return true;
+}
+
+q8_status
+q8_plan_bind_output_u8 (q8_plan *plan, size_t index, uint8_t *data,
+                        size_t stride)
+{
+  if (plan == NULL || index >= plan->model->n_outputs)
+    return Q8_EINVAL;
+  const q8_model *m = plan->model;
+  uint32_t t = m->outputs[index];
+  const q8__plan_tensor *pt = &plan->tensors[t];
+  size_t row = (size_t) pt->shape.w * pt->shape.c;
+  int64_t w = -1; /* the op that writes t */
+  for (uint32_t i = 0; i < m->n_ops; i++)
+    if (!plan->ops[i].skip && written_tensor (m, plan->ops, i) == t)
+      w = i;
+  if (data != NULL && stride < row)
+    return Q8_EINVAL;
+  if (w < 0 || !output_is_pixels (plan, index)
+      || !output_unshared (plan, index))
+    return data == NULL ? Q8_OK : Q8_EUNSUPPORTED;
+  q8__plan_op *pop = &plan->ops[w];
+  bool rowwise = (m->ops[w].type == Q8_OP_DEQUANTIZE
+                  || m->ops[w].type == Q8_OP_QUANTIZE)
+                 && pop->producer == NULL;
+  if (data != NULL && stride != row && !rowwise)
+    return Q8_EUNSUPPORTED;
+
+  uint8_t *old = pop->outs[0];
+  uint8_t *now = data != NULL ? data : plan->arena + pt->offset;
+  pop->outs[0] = now;
+  pop->out_stride = data != NULL && stride != row ? stride : 0;
+  /* A fused producer's output is read back from this op's output. */
+  for (int j = 0; j < m->ops[w].n_inputs; j++)
+    if (pop->ins[j] == old)
+      pop->ins[j] = now;
+  plan->bound[index] = data;
+  plan->bound_stride[index] = stride;
   return Q8_OK;
 }
 
@@ -615,12 +710,14 @@ q8_plan_get_output_f32 (const q8_plan *plan, size_t index, float *nchw)
     return Q8_EINVAL;
   const q8__tensor *mt = &plan->model->tensors[plan->model->outputs[index]];
   const q8__plan_tensor *pt = &plan->tensors[plan->model->outputs[index]];
-  size_t hw = (size_t) pt->shape.h * pt->shape.w, c = (size_t) pt->shape.c;
-  const uint8_t *src = plan->arena + pt->offset;
+  size_t w = (size_t) pt->shape.w, c = (size_t) pt->shape.c;
+  size_t hw = (size_t) pt->shape.h * w, stride;
+  const uint8_t *src = output_rows (plan, index, &stride);
   bool u8 = mt->dtype == Q8_DTYPE_U8;
   for (size_t k = 0; k < c; k++)
     for (size_t i = 0; i < hw; i++) {
-      int32_t q = u8 ? src[i * c + k] : (int8_t) src[i * c + k];
+      uint8_t b = src[i / w * stride + i % w * c + k];
+      int32_t q = u8 ? b : (int8_t) b;
       nchw[k * hw + i] = mt->scale * (float) (q - mt->zero_point);
     }
   return Q8_OK;

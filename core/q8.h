@@ -238,8 +238,24 @@ q8_status q8_plan_get_output_u8 (const q8_plan *plan, size_t index,
 q8_status q8_plan_get_output_f32 (const q8_plan *plan, size_t index,
                                   float *nchw);
 
+/* Has the next runs write output index straight into data (8-bit pixels,
+ * h rows of w * c bytes, rows stride bytes apart, as q8_plan_get_output_u8
+ * () would have copied them), e.g. a video frame, so no copy follows the
+ * run; data NULL returns the output to the arena.  The binding holds until
+ * it is changed, or the plan is resized (which drops it).  Q8_EUNSUPPORTED
+ * (nothing changed) where that cannot be done exactly: an S8 output or a
+ * U8 one whose scale and zero point are not those of pixels, an output
+ * that another op reads, or a stride other than w * c unless the op that
+ * writes the output is a DEQUANTIZE (or QUANTIZE) that runs on its own;
+ * the caller then copies with q8_plan_get_output_u8 ().  q8_plan_output ()
+ * and the _get_ functions read the bound buffer.  Allocates nothing. */
+q8_status q8_plan_bind_output_u8 (q8_plan *plan, size_t index, uint8_t *data,
+                                  size_t stride);
+
 /* Runs the network on the current inputs.  Allocates nothing; cannot fail
- * on a valid plan (returns Q8_EINVAL for a NULL plan). */
+ * on a valid plan (returns Q8_EINVAL for a NULL plan).  The arena reuses an
+ * input's bytes once the ops that read it are done, so each run needs its
+ * inputs set anew. */
 q8_status q8_run (q8_plan *plan);
 
 /* Multiply-accumulates per run at the current size (convolutions only). */

@@ -188,6 +188,10 @@ struct q8__plan_op {
   const q8__plan_op *producer;
   /* A skipped op runs inside op (host - 1); 0 if it runs on its own. */
   uint32_t host;
+  /* Bytes between output rows when the output is bound to a caller's
+   * buffer at a stride (q8_plan_bind_output_u8); 0: rows are dense.  Only
+   * QUANTIZE and DEQUANTIZE are given a non-zero stride. */
+  size_t out_stride;
   bool skip;
   /* Buffers of the op's inputs and outputs in the arena (NULL for absent
    * optional inputs; constants are read from the model by the op). */
@@ -215,6 +219,10 @@ struct q8_plan {
   /* Boundary conversions (rule S) between pixels (scale 1/255, zp 0) and
    * S8 graph inputs/outputs. */
   q8_rescale_params *in_px, *out_px;
+  /* Per graph output: the caller's buffer it is bound to (NULL: the
+   * arena) and that buffer's row stride. */
+  uint8_t **bound;
+  size_t *bound_stride;
 };
 
 /* ---- thread pool (core/threadpool.c) ------------------------------------ */

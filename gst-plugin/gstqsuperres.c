@@ -485,9 +485,18 @@ gst_qsuperres_upscale_luma (GstQSuperRes *self, const guint8 *src,
     st = q8_plan_set_input_u8 (self->plan, 0, self->y_in,
         (size_t) self->in_width);
   }
+  /* Straight into the frame where libq8 can write it there exactly (an
+   * output already in pixel units: the shipped models); else a copy after
+   * the run.  The binding ends with the run, so it never outlives the
+   * frame. */
+  gboolean bound = st == Q8_OK && dst_pstride == 1
+      && q8_plan_bind_output_u8 (self->plan, 0, dst,
+          (size_t) dst_stride) == Q8_OK;
   if (st == Q8_OK)
     st = q8_run (self->plan);
-  if (st == Q8_OK) {
+  if (bound)
+    q8_plan_bind_output_u8 (self->plan, 0, NULL, 0);
+  if (st == Q8_OK && !bound) {
     if (dst_pstride == 1) {
       st = q8_plan_get_output_u8 (self->plan, 0, dst, (size_t) dst_stride);
     } else {

@@ -152,6 +152,14 @@ build_sr_model (int flags)
   return m;
 }
 
+/* The deterministic input image of run_sr and test_bind_output. */
+static void
+fill_input (uint8_t *in, int w, int h)
+{
+  for (int i = 0; i < w * h; i++)
+    in[i] = (uint8_t) (i * 37 + (i / w) * 11);
+}
+
 /* Runs m at w x h on a deterministic image; returns the malloc'ed u8 output. */
 static uint8_t *
 run_sr (q8_model *m, int w, int h, int threads)
@@ -162,8 +170,7 @@ run_sr (q8_model *m, int w, int h, int threads)
   ck_assert_msg (st == Q8_OK, "plan %dx%d: %s", w, h, err);
   uint8_t *in = malloc ((size_t) w * h);
   uint8_t *out = malloc ((size_t) 4 * w * h);
-  for (int i = 0; i < w * h; i++)
-    in[i] = (uint8_t) (i * 37 + (i / w) * 11);
+  fill_input (in, w, h);
   ck_assert_int_eq (q8_plan_set_input_u8 (p, 0, in, (size_t) w), Q8_OK);
   ck_assert_int_eq (q8_run (p), Q8_OK);
   ck_assert_int_eq (q8_plan_get_output_u8 (p, 0, out, (size_t) 2 * w), Q8_OK);
@@ -345,6 +352,99 @@ START_TEST (test_d2s_written_into_reader)
 }
 END_TEST
 
+START_TEST (test_bind_output)
+{
+  /* An output bound to a caller's buffer (a video frame) gets exactly the
+   * bytes q8_plan_get_output_u8 () would have copied, at the caller's
+   * stride, and nothing between its rows changes; unbinding and resizing
+   * return the output to the arena.  Models: the D2S runs inside the
+   * DEQUANTIZE that writes the output (dense rows only), inside the
+   * residual ADD, or on its own. */
+  static const int models[] = { 0, SR_RESIDUAL, SR_EXPOSE_S };
+  static const int strided_ok[] = { 0, 1, 1 };
+  for (size_t mi = 0; mi < 3; mi++) {
+    q8_model *m = build_sr_model (models[mi]);
+    const int w = 29, h = 17, ow = 2 * w, oh = 2 * h;
+    uint8_t *want = run_sr (m, w, h, 2);
+    q8_plan *p = NULL;
+    char err[256];
+    ck_assert_int_eq (q8_plan_create (m, w, h, 2, &p, err, sizeof err), Q8_OK);
+    uint8_t *in = malloc ((size_t) w * h);
+    fill_input (in, w, h);
+    ck_assert_int_eq (q8_plan_set_input_u8 (p, 0, in, (size_t) w), Q8_OK);
+    ck_assert_int_eq (q8_run (p), Q8_OK); /* warm-up: the pool's first run */
+    const size_t strides[] = { (size_t) ow, (size_t) ow + 13 };
+    for (int si = 0; si < 2; si++) {
+      size_t st = strides[si];
+      uint8_t *frame = malloc (st * oh);
+      memset (frame, 0xAA, st * oh);
+      /* Check's assertions allocate: none inside the counted calls. */
+      /* (The arena may reuse an input's bytes once it is read: every run
+       * takes its input anew, as a video element's frames do.) */
+      q8_alloc_count_start ();
+      q8_status bs = q8_plan_bind_output_u8 (p, 0, frame, st);
+      q8_status rs = q8_plan_set_input_u8 (p, 0, in, (size_t) w);
+      if (bs == Q8_OK && rs == Q8_OK)
+        rs = q8_run (p);
+      long allocs = q8_alloc_count_stop ();
+      ck_assert_int_eq (allocs, 0);
+      ck_assert_int_eq (rs, Q8_OK);
+      if (si == 1 && !strided_ok[mi]) {
+        ck_assert_int_eq (bs, Q8_EUNSUPPORTED);
+        free (frame);
+        continue;
+      }
+      ck_assert_msg (bs == Q8_OK, "model %zu stride %zu: %s", mi, st,
+                     q8_status_str (bs));
+      ck_assert_ptr_eq (q8_plan_output (p, 0), frame);
+      for (int y = 0; y < oh; y++) {
+        ck_assert_mem_eq (frame + y * st, want + (size_t) y * ow,
+                          (size_t) ow);
+        for (size_t x = (size_t) ow; x < st; x++)
+          ck_assert_uint_eq (frame[y * st + x], 0xAA);
+      }
+      /* The _get_ functions read the bound buffer. */
+      uint8_t *copy = malloc ((size_t) ow * oh);
+      ck_assert_int_eq (q8_plan_get_output_u8 (p, 0, copy, (size_t) ow),
+                        Q8_OK);
+      ck_assert_mem_eq (copy, want, (size_t) ow * oh);
+      /* Unbound: the run leaves the frame alone. */
+      memset (frame, 0xAA, st * oh);
+      ck_assert_int_eq (q8_plan_bind_output_u8 (p, 0, NULL, 0), Q8_OK);
+      ck_assert_int_eq (q8_plan_set_input_u8 (p, 0, in, (size_t) w), Q8_OK);
+      ck_assert_int_eq (q8_run (p), Q8_OK);
+      for (size_t i = 0; i < st * oh; i++)
+        ck_assert_uint_eq (frame[i], 0xAA);
+      memset (copy, 0, (size_t) ow * oh);
+      ck_assert_int_eq (q8_plan_get_output_u8 (p, 0, copy, (size_t) ow),
+                        Q8_OK);
+      ck_assert_mem_eq (copy, want, (size_t) ow * oh);
+      free (copy);
+      free (frame);
+    }
+    /* A resize drops the binding. */
+    uint8_t *frame = malloc ((size_t) ow * oh);
+    memset (frame, 0xAA, (size_t) ow * oh);
+    ck_assert_int_eq (q8_plan_bind_output_u8 (p, 0, frame, (size_t) ow),
+                      Q8_OK);
+    ck_assert_int_eq (q8_plan_resize (p, 7, 5, err, sizeof err), Q8_OK);
+    ck_assert_int_eq (q8_run (p), Q8_OK);
+    for (size_t i = 0; i < (size_t) ow * oh; i++)
+      ck_assert_uint_eq (frame[i], 0xAA);
+    ck_assert_ptr_ne (q8_plan_output (p, 0), frame);
+    /* Refusals: a stride shorter than a row; an S8 output. */
+    ck_assert_int_eq (q8_plan_bind_output_u8 (p, 0, frame, 13), Q8_EINVAL);
+    ck_assert_int_eq (q8_plan_bind_output_u8 (p, 1, frame, 100),
+                      mi == 2 ? Q8_EUNSUPPORTED : Q8_EINVAL);
+    free (frame);
+    free (in);
+    free (want);
+    q8_plan_free (p);
+    q8_model_free (m);
+  }
+}
+END_TEST
+
 START_TEST (test_threads_agree)
 {
   q8_model *m = build_sr_model (0);
@@ -500,6 +600,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_resize);
   tcase_add_test (tc, test_fusion_is_exact);
   tcase_add_test (tc, test_d2s_written_into_reader);
+  tcase_add_test (tc, test_bind_output);
   tcase_add_test (tc, test_threads_agree);
   tcase_add_test (tc, test_arena_reuse);
   tcase_add_test (tc, test_run_allocates_nothing);
