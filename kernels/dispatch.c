@@ -145,8 +145,18 @@ static const q8_conv_ukernel conv_avxvnni = {
   .run = q8_s8_conv2d_requant__avxvnni,
 };
 
+/* One input channel (the first ESPCN layer): taps packed across rows. */
+static const q8_conv_ukernel conv_avxvnni_ic1 = {
+  .name = "q8_s8_conv2d_requant_ic1__avxvnni",
+  .isa = Q8_ISA_AVXVNNI,
+  .accepts = q8_s8_conv2d_accepts_ic1__avxvnni,
+  .packed_size = q8_s8_conv2d_packed_size_ic1__avxvnni,
+  .pack = q8_s8_conv2d_pack_ic1__avxvnni,
+  .run = q8_s8_conv2d_requant_ic1__avxvnni,
+};
+
 static const q8_conv_ukernel *const conv_list_avxvnni[] = {
-  &conv_avxvnni, &conv_scalar
+  &conv_avxvnni_ic1, &conv_avxvnni, &conv_scalar
 };
 
 /* Element-wise kernels are the AVX2 ones (AVX-VNNI implies AVX2). */

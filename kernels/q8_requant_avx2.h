@@ -12,9 +12,8 @@
  * saturation is exact.
  *
  * A fused 256-entry table is 16 slices of 16 bytes, each broadcast to both
- * 128-bit halves: vpshufb looks up the low nibble in every slice and the
- * high nibble picks the slice (vpcmpeqb, vpblendvb), 48 instructions for
- * 32 bytes, against 32 scalar loads and stores.
+ * 128-bit halves: 16 vpshufb and 15 vpblendvb for 32 bytes
+ * (q8_lut32_apply ()), against 32 scalar loads and stores.
  */
 #ifndef Q8_REQUANT_AVX2_H
 #define Q8_REQUANT_AVX2_H
@@ -71,21 +70,24 @@ q8_epilogue8_init (q8_epilogue8 *e, const q8_conv_params *p)
       : _mm256_setzero_si256 ();
 }
 
-/* table[x + 128] for 32 bytes. */
+/* table[x + 128] for 32 bytes: vpshufb looks up the low nibble of the
+ * index in all 16 slices, then bits 4, 5, 6 and 7 of the index pick
+ * among them in a tree of vpblendvb (which tests bit 7 of each mask byte;
+ * a 16-bit shift left by 3, 2, 1 brings bits 4, 5, 6 there). */
 static Q8_ALWAYS_INLINE __m256i
 q8_lut32_apply (__m256i v, const q8_epilogue8 *e)
 {
   __m256i idx = _mm256_xor_si256 (v, _mm256_set1_epi8 ((char) 0x80));
   __m256i lo = _mm256_and_si256 (idx, _mm256_set1_epi8 (0x0f));
-  __m256i hi = _mm256_and_si256 (_mm256_srli_epi16 (idx, 4),
-                                 _mm256_set1_epi8 (0x0f));
-  __m256i r = _mm256_shuffle_epi8 (e->slice[0], lo);
-  for (int i = 1; i < 16; i++) {
-    __m256i in_slice = _mm256_cmpeq_epi8 (hi, _mm256_set1_epi8 ((char) i));
-    r = _mm256_blendv_epi8 (r, _mm256_shuffle_epi8 (e->slice[i], lo),
-                            in_slice);
+  __m256i t[16];
+  for (int i = 0; i < 16; i++)
+    t[i] = _mm256_shuffle_epi8 (e->slice[i], lo);
+  for (int bit = 4, n = 16; bit < 8; bit++, n /= 2) {
+    __m256i m = bit < 7 ? _mm256_slli_epi16 (idx, 7 - bit) : idx;
+    for (int i = 0; i < n / 2; i++)
+      t[i] = _mm256_blendv_epi8 (t[2 * i], t[2 * i + 1], m);
   }
-  return r;
+  return t[0];
 }
 
 /* One row of 8 constants (32-byte aligned). */
@@ -141,6 +143,25 @@ q8_conv_store_pixel8 (const __m256i *acc, const q8_blk8_consts *kc,
     int8_t t[32];
     _mm256_storeu_si256 ((__m256i *) t, v);
     memcpy (o, t, (size_t) n);
+  }
+}
+
+/* The epilogue of one pixel for either form: q8_conv_store_pixel8 () if
+ * SHORT (every shift of the layer in 33..54), else rule R per output in
+ * scalar code.  oc0 is the first output channel of acc[0]. */
+static Q8_ALWAYS_INLINE void
+q8_conv_finish_pixel8 (const __m256i *acc, const q8_blk8_consts *kc,
+                       const q8_epilogue8 *e, const q8_conv_params *p,
+                       int32_t oc0, int8_t *o, int32_t n, const int CB,
+                       const int LUT, const int SHORT)
+{
+  if (SHORT) {
+    q8_conv_store_pixel8 (acc, kc, e, o, n, CB, LUT);
+  } else {
+    int32_t a[32];
+    for (int b = 0; b < CB; b++)
+      _mm256_storeu_si256 ((__m256i *) &a[b * 8], acc[b]);
+    q8_conv_requant_scalar (p, a, oc0, n, o);
   }
 }
 

@@ -128,14 +128,8 @@ tile (const q8_span_ctx *sc, const int8_t *wc, const q8_blk8_consts *kc,
     if (j < nvalid) {
       int8_t *o = out + (size_t) (q + j) * (size_t) p->out_c
                   + (size_t) blk0 * 8;
-      if (SHORT) {
-        q8_conv_store_pixel8 (acc[j], kc, e, o, n_oc, CB, LUT);
-      } else {
-        int32_t a[CHUNK_MAX * 8];
-        for (int b = 0; b < CB; b++)
-          _mm256_storeu_si256 ((__m256i *) &a[b * 8], acc[j][b]);
-        q8_conv_requant_scalar (p, a, blk0 * 8, n_oc, o);
-      }
+      q8_conv_finish_pixel8 (acc[j], kc, e, p, blk0 * 8, o, n_oc, CB, LUT,
+                             SHORT);
     }
   }
 }
