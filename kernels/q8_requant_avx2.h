@@ -73,21 +73,32 @@ q8_epilogue8_init (q8_epilogue8 *e, const q8_conv_params *p)
 /* table[x + 128] for 32 bytes: vpshufb looks up the low nibble of the
  * index in all 16 slices, then bits 4, 5, 6 and 7 of the index pick
  * among them in a tree of vpblendvb (which tests bit 7 of each mask byte;
- * a 16-bit shift left by 3, 2, 1 brings bits 4, 5, 6 there). */
+ * a 16-bit shift left by 3, 2, 1 brings bits 4, 5, 6 there).  The tree
+ * is evaluated depth first, so that few lookups are live at once: all 16
+ * at once spill to the stack. */
 static Q8_ALWAYS_INLINE __m256i
 q8_lut32_apply (__m256i v, const q8_epilogue8 *e)
 {
   __m256i idx = _mm256_xor_si256 (v, _mm256_set1_epi8 ((char) 0x80));
   __m256i lo = _mm256_and_si256 (idx, _mm256_set1_epi8 (0x0f));
-  __m256i t[16];
-  for (int i = 0; i < 16; i++)
-    t[i] = _mm256_shuffle_epi8 (e->slice[i], lo);
-  for (int bit = 4, n = 16; bit < 8; bit++, n /= 2) {
-    __m256i m = bit < 7 ? _mm256_slli_epi16 (idx, 7 - bit) : idx;
-    for (int i = 0; i < n / 2; i++)
-      t[i] = _mm256_blendv_epi8 (t[2 * i], t[2 * i + 1], m);
+  __m256i m4 = _mm256_slli_epi16 (idx, 3);
+  __m256i m5 = _mm256_slli_epi16 (idx, 2);
+  __m256i m6 = _mm256_slli_epi16 (idx, 1);
+  __m256i half[2];
+  for (int h = 0; h < 2; h++) {
+    __m256i quarter[2];
+    for (int q = 0; q < 2; q++) {
+      __m256i pair[2];
+      for (int i = 0; i < 2; i++) {
+        const __m256i *sl = &e->slice[8 * h + 4 * q + 2 * i];
+        pair[i] = _mm256_blendv_epi8 (_mm256_shuffle_epi8 (sl[0], lo),
+                                      _mm256_shuffle_epi8 (sl[1], lo), m4);
+      }
+      quarter[q] = _mm256_blendv_epi8 (pair[0], pair[1], m5);
+    }
+    half[h] = _mm256_blendv_epi8 (quarter[0], quarter[1], m6);
   }
-  return t[0];
+  return _mm256_blendv_epi8 (half[0], half[1], idx);
 }
 
 /* One row of 8 constants (32-byte aligned). */
