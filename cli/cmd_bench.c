@@ -28,7 +28,7 @@ static const char bench_help[] =
     "\n"
     "  --size WxH    input size (required)\n"
     "  --threads N   worker threads (0 = one per CPU; default 1)\n"
-    "  --isa NAME    use kernels up to this ISA (scalar, avx2, neondot, ...)\n"
+    "  --isa NAME    use kernels up to this ISA (scalar, avx2, avxvnni, ...)\n"
     "  --runs N      timed runs (default 5)\n"
     "  --warmup N    untimed runs first (default 1)\n"
     "  --json        print one JSON object instead of text\n";
@@ -39,9 +39,10 @@ static const char bench_help[] =
  * path.  These are round numbers for a typical core, not measurements:
  * scalar code is taken as one MAC per cycle; SIMD paths as two vector
  * multiply-accumulate instructions issued per cycle (NEON SMLAL on 8
- * lanes, SDOT 16 MACs, SMMLA 32 MACs, AVX2 VPMADDUBSW 32 MACs, AVX-512
- * VPDPBUSD 64 MACs).  Cores with fewer or narrower pipes reach less; the
- * percentage of peak is a guide, not a verdict. */
+ * lanes, SDOT 16 MACs, SMMLA 32 MACs, AVX2 VPMADDUBSW 32 MACs, AVX-VNNI
+ * VPDPBUSD ymm 32 MACs, AVX-512 VPDPBUSD 64 MACs).  Cores with fewer or
+ * narrower pipes reach less; the percentage of peak is a guide, not a
+ * verdict. */
 static int
 peak_macs_per_cycle (q8_isa isa, const char **what)
 {
@@ -60,6 +61,9 @@ peak_macs_per_cycle (q8_isa isa, const char **what)
       return 64;
     case Q8_ISA_AVX2:
       *what = "2 x VPMADDUBSW ymm = 64 MAC/cycle/core";
+      return 64;
+    case Q8_ISA_AVXVNNI:
+      *what = "2 x VPDPBUSD ymm = 64 MAC/cycle/core";
       return 64;
     case Q8_ISA_AVX512VNNI:
       *what = "2 x VPDPBUSD zmm = 128 MAC/cycle/core";

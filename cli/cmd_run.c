@@ -31,7 +31,7 @@ static const char run_help[] =
     "model's outputs in order, dequantized to real values.\n"
     "\n"
     "  --threads N   worker threads (0 = one per CPU, the default)\n"
-    "  --isa NAME    use kernels up to this ISA (scalar, avx2, neondot, ...)\n";
+    "  --isa NAME    use kernels up to this ISA (scalar, avx2, avxvnni, ...)\n";
 
 /* Reads IN.npy and finds its channels, height and width; prints the reason
  * and returns -1 if its shape or type does not fit. */

@@ -536,7 +536,8 @@ typedef enum {
   Q8_ISA_NEONDOT = 2,
   Q8_ISA_NEONI8MM = 3,
   Q8_ISA_AVX2 = 4,
-  Q8_ISA_AVX512VNNI = 5,
+  Q8_ISA_AVXVNNI = 5,     /* 256-bit VEX vpdpbusd, with or without AVX-512 */
+  Q8_ISA_AVX512VNNI = 6,
   Q8_ISA_COUNT
 } q8_isa;
 

@@ -9,6 +9,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <asm/hwcap.h>
 #include <sys/auxv.h>
@@ -166,6 +169,49 @@ static const q8_kernel_table table_avx2 = {
 };
 #endif
 
+#if defined(Q8_HAVE_AVXVNNI)
+#if !defined(Q8_HAVE_AVX2)
+#error "the AVX-VNNI table uses the AVX2 element-wise kernels"
+#endif
+static const q8_conv_ukernel conv_avxvnni = {
+  .name = "q8_s8_conv2d_requant__avxvnni",
+  .isa = Q8_ISA_AVXVNNI,
+  .accepts = q8_s8_conv2d_accepts__avxvnni,
+  .packed_size = q8_s8_conv2d_packed_size__avxvnni,
+  .pack = q8_s8_conv2d_pack__avxvnni,
+  .run = q8_s8_conv2d_requant__avxvnni,
+};
+
+/* One input channel (the first ESPCN layer): taps packed across rows. */
+static const q8_conv_ukernel conv_avxvnni_ic1 = {
+  .name = "q8_s8_conv2d_requant_ic1__avxvnni",
+  .isa = Q8_ISA_AVXVNNI,
+  .accepts = q8_s8_conv2d_accepts_ic1__avxvnni,
+  .packed_size = q8_s8_conv2d_packed_size_ic1__avxvnni,
+  .pack = q8_s8_conv2d_pack_ic1__avxvnni,
+  .run = q8_s8_conv2d_requant_ic1__avxvnni,
+};
+
+static const q8_conv_ukernel *const conv_list_avxvnni[] = {
+  &conv_avxvnni_ic1, &conv_avxvnni, &conv_scalar
+};
+
+/* Element-wise kernels are the AVX2 ones (AVX-VNNI implies AVX2). */
+static const q8_kernel_table table_avxvnni = {
+  .isa = Q8_ISA_AVXVNNI,
+  .conv = conv_list_avxvnni,
+  .n_conv = sizeof conv_list_avxvnni / sizeof conv_list_avxvnni[0],
+  .lut = q8_s8_lut__scalar,
+  .lut_channels = q8_s8_lut_channels__scalar,
+  .add = q8_s8_add_requant__avx2,
+  .rescale = q8_rescale__avx2,
+  .depth_to_space = q8_s8_depth_to_space__scalar,
+  .maxpool = q8_s8_maxpool__scalar,
+  .avgpool = q8_s8_avgpool__scalar,
+  .resize = q8_s8_resize__avx2,
+};
+#endif
+
 #if defined(Q8_HAVE_AVX512VNNI)
 #if !defined(Q8_HAVE_AVX2)
 #error "the AVX-512 VNNI table uses the AVX2 element-wise kernels"
@@ -229,6 +275,7 @@ static const char *const isa_names[Q8_ISA_COUNT] = {
   [Q8_ISA_NEONDOT] = "neondot",
   [Q8_ISA_NEONI8MM] = "neoni8mm",
   [Q8_ISA_AVX2] = "avx2",
+  [Q8_ISA_AVXVNNI] = "avxvnni",
   [Q8_ISA_AVX512VNNI] = "avx512vnni",
 };
 
@@ -247,10 +294,28 @@ static const q8_kernel_table *const tables[Q8_ISA_COUNT] = {
 #if defined(Q8_HAVE_AVX2)
   [Q8_ISA_AVX2] = &table_avx2,
 #endif
+#if defined(Q8_HAVE_AVXVNNI)
+  [Q8_ISA_AVXVNNI] = &table_avxvnni,
+#endif
 #if defined(Q8_HAVE_AVX512VNNI)
   [Q8_ISA_AVX512VNNI] = &table_avx512vnni,
 #endif
 };
+
+#if defined(__x86_64__) || defined(__i386__)
+/* Non-zero if the CPU has AVX-VNNI.  GCC 11 and later know its name; other
+ * compilers may not, so they read the CPUID bit. */
+static int
+cpu_avxvnni (void)
+{
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+  return __builtin_cpu_supports ("avxvnni");
+#else
+  unsigned a, b, c, d;
+  return __get_cpuid_count (7, 1, &a, &b, &c, &d) && (a >> 4 & 1);
+#endif
+}
+#endif
 
 /* The CPU's support, detected once. */
 static int cpu_has[Q8_ISA_COUNT];
@@ -265,6 +330,9 @@ detect (void)
   __builtin_cpu_init ();
   cpu_has[Q8_ISA_AVX2] = __builtin_cpu_supports ("avx2")
                          && __builtin_cpu_supports ("fma");
+  /* AVX-VNNI is the VEX form of vpdpbusd (CPUID leaf 7 subleaf 1, EAX
+   * bit 4), on 256-bit registers whose OS support the AVX2 test checked. */
+  cpu_has[Q8_ISA_AVXVNNI] = cpu_has[Q8_ISA_AVX2] && cpu_avxvnni ();
   /* The AVX-512 path also uses VBMI (vpermi2b) for fused tables: Ice Lake,
    * Zen 4 and later have it; Cascade Lake (VNNI without VBMI) runs AVX2. */
   cpu_has[Q8_ISA_AVX512VNNI] = __builtin_cpu_supports ("avx512bw")

@@ -174,4 +174,139 @@ q8_span_weight_sum (const q8_conv_params *p, const int8_t *w, int32_t oc)
   return s;
 }
 
+/* The packed layout of the vpdpbusd kernels: output channels in blocks of
+ * `lanes` (one vector of int32 accumulators), blocks in chunks of up to
+ * chunk_max (the last chunk may have fewer); a chunk of cb blocks is
+ *   int8  w[kh][G][cb][lanes][4]    G = span_pad / 4, zero padded
+ *   then cb blocks' constants, consts_bytes each,
+ * so that a tile reads one chunk's weights for a group of 4 span bytes
+ * from one place. */
+typedef struct {
+  int32_t lanes;
+  int32_t nb;           /* blocks */
+  int32_t cbmax;        /* blocks per chunk */
+  int32_t groups;       /* G: groups of 4 span bytes per kernel row */
+  size_t consts_bytes;  /* constants per block */
+  size_t blk_bytes;     /* packed bytes per block */
+} q8_dot4_layout;
+
+static inline q8_dot4_layout
+q8_dot4_layout_get (const q8_conv_params *p, int32_t lanes,
+                    int32_t chunk_max, size_t consts_bytes)
+{
+  q8_dot4_layout l;
+  l.lanes = lanes;
+  l.nb = (p->out_c + lanes - 1) / lanes;
+  l.cbmax = l.nb < chunk_max ? l.nb : chunk_max;
+  l.groups = q8_span_padded (p, 4) / 4;
+  l.consts_bytes = consts_bytes;
+  l.blk_bytes = (size_t) p->kh * (size_t) l.groups * (size_t) lanes * 4
+                + consts_bytes;
+  return l;
+}
+
+/* The chunk that starts at block blk0: its weights at *wc, its blocks'
+ * constants at *consts; returns its number of blocks. */
+static inline int32_t
+q8_dot4_chunk (const q8_dot4_layout *l, const q8_conv_params *p,
+               const void *packed, int32_t blk0, const int8_t **wc,
+               const void **consts)
+{
+  int32_t cb = l->nb - blk0 < l->cbmax ? l->nb - blk0 : l->cbmax;
+  *wc = (const int8_t *) packed + (size_t) blk0 * l->blk_bytes;
+  *consts = *wc + (size_t) cb * p->kh * l->groups * l->lanes * 4;
+  return cb;
+}
+
+/* Packs the weights of block bi as w + add (the unsigned operand of
+ * vpdpbusd when add = 128); a lane ones_lane (if >= 0) without an output
+ * channel gets weights 1 along the span, to accumulate sum(x).  Returns
+ * where the block's constants go. */
+static inline void *
+q8_dot4_pack_block (const q8_dot4_layout *l, const q8_conv_params *p,
+                    const int8_t *w, int32_t bi, int32_t add,
+                    int32_t ones_lane, void *packed)
+{
+  int32_t span = p->kw * p->in_c;
+  size_t per_oc = (size_t) p->kh * (size_t) span;
+  int32_t b = bi % l->cbmax;
+  const int8_t *wc;
+  const void *consts;
+  int32_t cb = q8_dot4_chunk (l, p, packed, bi - b, &wc, &consts);
+  int8_t *base = (int8_t *) wc;
+
+  for (int32_t ky = 0; ky < p->kh; ky++)
+    for (int32_t g = 0; g < l->groups; g++) {
+      int8_t *dst = base + (((size_t) ky * l->groups + g) * cb + b)
+                           * (size_t) l->lanes * 4;
+      for (int32_t lane = 0; lane < l->lanes; lane++)
+        for (int32_t i = 0; i < 4; i++) {
+          int32_t oc = bi * l->lanes + lane, s = g * 4 + i;
+          int32_t v = 0;
+          if (s < span && oc < p->out_c)
+            v = w[(size_t) oc * per_oc + (size_t) ky * span + s] + add;
+          else if (s < span && lane == ones_lane)
+            v = 1;
+          dst[lane * 4 + i] = (int8_t) (uint8_t) v;
+        }
+    }
+  return (uint8_t *) consts + (size_t) b * l->consts_bytes;
+}
+
+/* The packed bias of output channel oc for a kernel that feeds the input
+ * as x + zp_add (128 for the unsigned operand of vpdpbusd, 0 when it uses
+ * x as it is): bias - (in_zp + zp_add) * sum(w), so that with padding read
+ * as in_zp the accumulator is exactly ARITHMETIC.md's.  In int32 by the
+ * accumulator bound (|in_zp + zp_add| <= 255 < 512). */
+static inline int32_t
+q8_span_packed_bias (const q8_conv_params *p, const int8_t *w,
+                     const int32_t *bias, int32_t oc, int32_t zp_add)
+{
+  return (int32_t) ((bias != NULL ? bias[oc] : 0)
+                    - (int64_t) (p->in_zp + zp_add)
+                      * q8_span_weight_sum (p, w, oc));
+}
+
+/* The short form of rule R used by the x86 kernels: when the shift r is in
+ * 33..54, with P = acc * M = hi * 2^32 + lo (lo unsigned) and s = r - 32,
+ *   floor ((P + 2^(r-1)) / 2^r) = floor ((hi + 2^(s-1)) / 2^s),
+ * because lo / 2^32 < 1 cannot carry past an integer before the floor.
+ * |hi| < 2^30 (|acc|, M < 2^31), and out_zp * 2^s folds into the rounding
+ * constant c = 2^(s-1) + out_zp * 2^s exactly (a multiple of 2^s),
+ * |c| < 2^30 for s <= 22, so hi + c cannot overflow int32 and one 32-bit
+ * arithmetic shift gives t + out_zp.  Non-zero if every channel of p has
+ * such a shift. */
+static inline int
+q8_conv_short_requant (const q8_conv_params *p)
+{
+  for (int32_t oc = 0; oc < p->out_c; oc++)
+    if (p->shift[oc] < 33 || p->shift[oc] > 54)
+      return 0;
+  return 1;
+}
+
+/* The short form's s and c for shift r and out_zp (s = 1 and a harmless c
+ * for shifts outside 33..54, which that form is not used for). */
+static inline void
+q8_short_requant_consts (int32_t r, int32_t out_zp, int32_t *s, int32_t *c)
+{
+  *s = r >= 33 && r <= 54 ? r - 32 : 1;
+  *c = (int32_t) (((int64_t) 1 << (*s - 1))
+                  + (int64_t) out_zp * ((int64_t) 1 << *s));
+}
+
+/* Rule R, clamp and fused table for n accumulators of output channels
+ * oc0 .. oc0 + n - 1, one at a time: the epilogue of kernels whose vector
+ * form does not cover the layer's shifts. */
+static inline void
+q8_conv_requant_scalar (const q8_conv_params *p, const int32_t *acc,
+                        int32_t oc0, int32_t n, int8_t *o)
+{
+  for (int32_t k = 0; k < n; k++) {
+    int32_t v = q8_requant_r (acc[k], p->mult[oc0 + k], p->shift[oc0 + k],
+                              p->out_zp, p->act_min, p->act_max);
+    o[k] = (int8_t) (p->lut != NULL ? p->lut[v + 128] : v);
+  }
+}
+
 #endif /* Q8_CONV_SPANS_H */

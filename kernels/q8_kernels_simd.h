@@ -53,6 +53,29 @@ void q8_s8_depth_to_space__avx512vnni (const q8_d2s_params *p,
 void q8_s8_resize__avx512vnni (const q8_resize_params *p, const int8_t *in,
                                int8_t *out, int32_t y0, int32_t y1);
 
+/* Generic convolution (groups = 1, padded kw * in_c <= 2048): 256-bit
+ * vpdpbusd of AVX-VNNI, 8-channel blocks, x + 128 compensated in the
+ * packed bias. */
+int q8_s8_conv2d_accepts__avxvnni (const q8_conv_params *p);
+size_t q8_s8_conv2d_packed_size__avxvnni (const q8_conv_params *p);
+void q8_s8_conv2d_pack__avxvnni (const q8_conv_params *p, const int8_t *w,
+                                 const int32_t *bias, void *packed);
+void q8_s8_conv2d_requant__avxvnni (const q8_conv_params *p,
+                                    const void *packed, const int8_t *in,
+                                    int8_t *out, int32_t y0, int32_t y1);
+
+/* Convolution of a 1-channel input with AVX-VNNI (groups = 1, kh, kw <=
+ * 8, stride_w = dilation_w = 1): q8_conv_ic1.h's groups across kernel
+ * rows, 8-channel blocks. */
+int q8_s8_conv2d_accepts_ic1__avxvnni (const q8_conv_params *p);
+size_t q8_s8_conv2d_packed_size_ic1__avxvnni (const q8_conv_params *p);
+void q8_s8_conv2d_pack_ic1__avxvnni (const q8_conv_params *p,
+                                     const int8_t *w, const int32_t *bias,
+                                     void *packed);
+void q8_s8_conv2d_requant_ic1__avxvnni (const q8_conv_params *p,
+                                        const void *packed, const int8_t *in,
+                                        int8_t *out, int32_t y0, int32_t y1);
+
 /* Generic convolution (groups = 1, padded kw * in_c <= 1024): int16
  * vpmaddwd on widened spans, 16-channel tiles, scalar epilogue. */
 int q8_s8_conv2d_accepts__avx2 (const q8_conv_params *p);

@@ -97,10 +97,7 @@ q8_s8_conv2d_pack__avx2 (const q8_conv_params *p, const int8_t *w,
                        + lane) * 2 + s % 2;
           wb[at] = w[(size_t) oc * per_oc + (size_t) ky * span + s];
         }
-      /* In int32 by the accumulator bound (|in_zp| <= 128 < 512). */
-      kb[b * 8 + lane] = (int32_t) ((bias != NULL ? bias[oc] : 0)
-                                    - (int64_t) p->in_zp
-                                      * q8_span_weight_sum (p, w, oc));
+      kb[b * 8 + lane] = q8_span_packed_bias (p, w, bias, oc, 0);
     }
   }
 }
@@ -174,14 +171,9 @@ tile (const q8_span_ctx *sc, const uint8_t *chunk, size_t w_bytes,
     for (int b = 0; b < CB; b++)
       _mm256_storeu_si256 ((__m256i *) &a[j][b * 8], acc[j][b]);
   int32_t n_oc = p->out_c - oc0 < CB * 8 ? p->out_c - oc0 : CB * 8;
-  for (int j = 0; j < nvalid; j++) {
-    int8_t *o = out + (size_t) (q + j) * (size_t) p->out_c + oc0;
-    for (int32_t k = 0; k < n_oc; k++) {
-      int32_t v = q8_requant_r (a[j][k], p->mult[oc0 + k], p->shift[oc0 + k],
-                                p->out_zp, p->act_min, p->act_max);
-      o[k] = (int8_t) (p->lut != NULL ? p->lut[v + 128] : v);
-    }
-  }
+  for (int j = 0; j < nvalid; j++)
+    q8_conv_requant_scalar (p, a[j], oc0, n_oc,
+                            out + (size_t) (q + j) * (size_t) p->out_c + oc0);
 }
 
 static void

@@ -1,7 +1,9 @@
 /* q8_s8_resize__avx2.c - bilinear RESIZE (ARITHMETIC.md) of 1-channel
- * tensors, 8 output pixels at a time: gathered taps, the integer weights of
- * the plan's column table, and rule R in exact 64-bit arithmetic.  Other
- * shapes and nearest go to the scalar reference.
+ * tensors: with fw >= 2 and fh * fw <= 32 (the ESPCN skip paths), 16
+ * outputs at a time separably in int16 with vpshufb picking the taps
+ * (row16 ()); else 8 at a time from gathered taps; both with the integer
+ * weights of the plan's column table and rule R in exact 64-bit
+ * arithmetic.  Other shapes and nearest go to the scalar reference.
  *
  * Rule R needs an arithmetic 64-bit shift, which AVX2 lacks: with
  * |acc * M| < 2^49 (|acc| <= 255 * 4 * 16 * 16, M < 2^31), adding 2^62
@@ -45,6 +47,71 @@ requant8 (__m256i acc, __m256i mult, int32_t shift, __m256i zp)
                            _mm256_set1_epi32 (127));
 }
 
+/* The 16 int16 lanes of the 16 int32 at t, in order. */
+static inline __m256i
+col16 (const int32_t *t)
+{
+  __m256i v = _mm256_packs_epi32 (_mm256_loadu_si256 ((const __m256i *) t),
+                                  _mm256_loadu_si256 ((const __m256i *)
+                                                      (t + 8)));
+  return _mm256_permute4x64_epi64 (v, 0xd8);
+}
+
+/* Outputs ox .. ox + 15 of one row, separably (fw >= 2, fh * fw <= 32):
+ * the four-tap sum wy0 * (wx0 * a0 + wx1 * a1) + wy1 * (wx0 * b0 + wx1 * b1)
+ * (taps minus in_zp) equals wx0 * v[c0] + wx1 * v[c1] with the column blend
+ * v[x] = wy0 * a[x] + wy1 * b[x]: integers, so the order changes nothing.
+ * Each 128-bit half serves 8 outputs, whose taps lie in the 8 input
+ * columns from its first col0 (at most 7 / fw + 2 apart), so v of those
+ * columns is one half of int16 and vpshufb picks the taps.  |v| <= 255 * Dh
+ * and the sum <= 255 * Dh * Dw <= 255 * 128 stay in int16.  Reads 8 bytes
+ * from each window start: the row's successors or the input's
+ * Q8_EXTRA_BYTES tail. */
+static inline void
+row16 (const q8_resize_params *p, const int8_t *ra, const int8_t *rb,
+       int32_t ox, __m256i vwy0, __m256i vwy1, __m256i zp_out, int8_t *o)
+{
+  const int32_t b0 = p->col0[ox], b1 = p->col0[ox + 8];
+  const __m256i zp_in = _mm256_set1_epi16 ((short) p->in_zp);
+  __m256i base = _mm256_setr_m128i (_mm_set1_epi16 ((short) b0),
+                                    _mm_set1_epi16 ((short) b1));
+  __m256i a = _mm256_cvtepi8_epi16 (_mm_unpacklo_epi64 (
+    _mm_loadl_epi64 ((const __m128i *) (ra + b0)),
+    _mm_loadl_epi64 ((const __m128i *) (ra + b1))));
+  __m256i b = _mm256_cvtepi8_epi16 (_mm_unpacklo_epi64 (
+    _mm_loadl_epi64 ((const __m128i *) (rb + b0)),
+    _mm_loadl_epi64 ((const __m128i *) (rb + b1))));
+  __m256i v = _mm256_add_epi16 (
+    _mm256_mullo_epi16 (_mm256_sub_epi16 (a, zp_in), vwy0),
+    _mm256_mullo_epi16 (_mm256_sub_epi16 (b, zp_in), vwy1));
+  /* Tap i of its half as the byte pair 2i, 2i + 1. */
+  const __m256i pair = _mm256_set1_epi16 (0x0202);
+  const __m256i hi1 = _mm256_set1_epi16 (0x0100);
+  __m256i i0 = _mm256_sub_epi16 (col16 (p->col0 + ox), base);
+  __m256i i1 = _mm256_sub_epi16 (col16 (p->col1 + ox), base);
+  __m256i t0 = _mm256_shuffle_epi8 (
+    v, _mm256_add_epi16 (_mm256_mullo_epi16 (i0, pair), hi1));
+  __m256i t1 = _mm256_shuffle_epi8 (
+    v, _mm256_add_epi16 (_mm256_mullo_epi16 (i1, pair), hi1));
+  __m256i w1 = col16 (p->colw + ox);
+  __m256i w0 = _mm256_sub_epi16 (_mm256_set1_epi16 ((short) (2 * p->fw)),
+                                 w1);
+  __m256i acc = _mm256_add_epi16 (_mm256_mullo_epi16 (t0, w0),
+                                  _mm256_mullo_epi16 (t1, w1));
+  const __m256i mult = _mm256_set1_epi32 (p->mult);
+  __m256i r0 = requant8 (_mm256_cvtepi16_epi32 (
+                           _mm256_castsi256_si128 (acc)), mult, p->shift,
+                         zp_out);
+  __m256i r1 = requant8 (_mm256_cvtepi16_epi32 (
+                           _mm256_extracti128_si256 (acc, 1)), mult,
+                         p->shift, zp_out);
+  /* r0, r1 are in [-128, 127]: the packs only narrow. */
+  __m256i r = _mm256_permute4x64_epi64 (_mm256_packs_epi32 (r0, r1), 0xd8);
+  __m128i bytes = _mm_packs_epi16 (_mm256_castsi256_si128 (r),
+                                   _mm256_extracti128_si256 (r, 1));
+  _mm_storeu_si128 ((__m128i *) o, bytes);
+}
+
 /* 8 sign-extended bytes at base + idx[k] (reads 4 bytes at each: rows
  * inside a tensor, and the tensor's readable tail, cover them). */
 static inline __m256i
@@ -68,6 +135,10 @@ q8_s8_resize__avx2 (const q8_resize_params *p, const int8_t *in, int8_t *out,
   const __m256i mult = _mm256_set1_epi32 (p->mult);
   const __m256i vdw = _mm256_set1_epi32 (dw);
   const __m256i order = _mm256_setr_epi32 (0, 4, 1, 5, 2, 6, 3, 7);
+  /* Below 2, a window of 8 input columns may not hold 8 outputs' taps;
+   * above 32, the int16 sums may overflow; column numbers go to int16. */
+  const int separable = p->fw >= 2 && p->fh * p->fw <= 32
+                        && p->in_w <= 32767;
   for (int32_t oy = y0; oy < y1; oy++) {
     int32_t ya, yb, wy1;
     q8_resize_taps (oy, p->fh, p->in_h, p->coord, &ya, &yb, &wy1);
@@ -77,6 +148,12 @@ q8_s8_resize__avx2 (const q8_resize_params *p, const int8_t *in, int8_t *out,
     const __m256i vwy0 = _mm256_set1_epi32 (wy0), vwy1 = _mm256_set1_epi32 (wy1);
     int8_t *o = out + (size_t) oy * out_w;
     int32_t ox = 0;
+    if (separable) {
+      const __m256i vwy0_16 = _mm256_set1_epi16 ((short) wy0);
+      const __m256i vwy1_16 = _mm256_set1_epi16 ((short) wy1);
+      for (; ox + 16 <= out_w; ox += 16)
+        row16 (p, ra, rb, ox, vwy0_16, vwy1_16, zp_out, o + ox);
+    }
     for (; ox + 8 <= out_w; ox += 8) {
       __m256i c0 = _mm256_loadu_si256 ((const __m256i *) (p->col0 + ox));
       __m256i c1 = _mm256_loadu_si256 ((const __m256i *) (p->col1 + ox));

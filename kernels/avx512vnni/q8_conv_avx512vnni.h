@@ -37,17 +37,6 @@ q8_lut64_apply (__m512i v, const q8_lut64 *t)
   return _mm512_mask_blend_epi8 (_mm512_movepi8_mask (idx), lo, hi);
 }
 
-/* Non-zero if every channel's rule R shift is in 33..54, where the short
- * form of q8_s8_conv2d_requant__avx512vnni.c's file comment is exact. */
-static inline int
-q8_conv_short_requant (const q8_conv_params *p)
-{
-  for (int32_t oc = 0; oc < p->out_c; oc++)
-    if (p->shift[oc] < 33 || p->shift[oc] > 54)
-      return 0;
-  return 1;
-}
-
 /* Rule R constants of 16 output channels, one per lane (the generic
  * kernel's blocks and the 1-input-channel kernel share them). */
 typedef struct {
@@ -73,10 +62,7 @@ q8_blk_consts_fill (blk_consts *k, const q8_conv_params *p, const int8_t *w,
     int32_t oc = oc0 + lane;
     int32_t bs = 0, m = 0, r = 1;
     if (oc < p->out_c) {
-      int64_t bb = (bias != NULL ? bias[oc] : 0)
-                   - (int64_t) (p->in_zp + zp_add)
-                     * q8_span_weight_sum (p, w, oc);
-      bs = (int32_t) bb; /* in int32 by the accumulator bound */
+      bs = q8_span_packed_bias (p, w, bias, oc, zp_add);
       m = p->mult[oc];
       r = p->shift[oc];
     }
@@ -84,11 +70,10 @@ q8_blk_consts_fill (blk_consts *k, const q8_conv_params *p, const int8_t *w,
     k->mult[lane] = m;
     k->mult_odd[lane ^ 1] = m;
     /* Only used when every channel has r in 33..54 (q8_conv_short_requant ()). */
-    int32_t fs = r >= 33 && r <= 54 ? r - 32 : 1;
+    int32_t fs, fa;
+    q8_short_requant_consts (r, p->out_zp, &fs, &fa);
     k->fast_shift[lane] = fs;
-    k->fast_add[lane] = oc < p->out_c
-      ? (int32_t) (((int64_t) 1 << (fs - 1)) + (int64_t) p->out_zp * ((int64_t) 1 << fs))
-      : 0;
+    k->fast_add[lane] = oc < p->out_c ? fa : 0;
     if (lane % 2 == 0) {
       k->shift_even[lane / 2] = r;
       k->round_even[lane / 2] = oc < p->out_c ? (int64_t) 1 << (r - 1) : 0;

@@ -42,7 +42,8 @@
  * vpackssdw / vpacksswb saturate it to int8 exactly.  Then the activation clamp, and a fused table with
  * vpermi2b (VBMI), once per pixel on up to 64 channels.
  *
- * Packed layout (64-byte aligned), chunk after chunk; a chunk of cb blocks:
+ * Packed layout (64-byte aligned; q8_conv_spans.h's q8_dot4_layout), chunk
+ * after chunk; a chunk of cb blocks:
  *   int8  w[kh][G][cb][16 lanes][4]    G = span_pad / 4, zero padded
  *         (in the sum form: uint8 w + 128, and lane 15 all 1)
  *   then cb x blk_consts (below)
@@ -55,24 +56,17 @@
 
 #define CHUNK_MAX 4
 #define SUM_TILE 12
-typedef struct {
-  int32_t nb;        /* blocks of 16 output channels */
-  int32_t cbmax;     /* blocks per chunk (the last chunk may have fewer) */
-  int32_t groups;    /* G: groups of 4 span bytes per kernel row */
-  size_t blk_bytes;  /* packed bytes per block */
-  int sum;           /* the sum-lane form (below) */
-} layout;
-
-static layout
+static q8_dot4_layout
 get_layout (const q8_conv_params *p)
 {
-  layout l;
-  l.nb = (p->out_c + 15) / 16;
-  l.cbmax = l.nb < CHUNK_MAX ? l.nb : CHUNK_MAX;
-  l.groups = q8_span_padded (p, 4) / 4;
-  l.blk_bytes = (size_t) p->kh * (size_t) l.groups * 64 + sizeof (blk_consts);
-  l.sum = p->out_c < 16;
-  return l;
+  return q8_dot4_layout_get (p, 16, CHUNK_MAX, sizeof (blk_consts));
+}
+
+/* The sum-lane form (file comment). */
+static int
+sum_form (const q8_conv_params *p)
+{
+  return p->out_c < 16;
 }
 
 int
@@ -84,7 +78,7 @@ q8_s8_conv2d_accepts__avx512vnni (const q8_conv_params *p)
 size_t
 q8_s8_conv2d_packed_size__avx512vnni (const q8_conv_params *p)
 {
-  layout l = get_layout (p);
+  q8_dot4_layout l = get_layout (p);
   return (size_t) l.nb * l.blk_bytes;
 }
 
@@ -92,35 +86,13 @@ void
 q8_s8_conv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
                                const int32_t *bias, void *packed)
 {
-  layout l = get_layout (p);
-  int32_t span = p->kw * p->in_c;
-  size_t per_oc = (size_t) p->kh * (size_t) span;
-
+  q8_dot4_layout l = get_layout (p);
+  int sum = sum_form (p);
   for (int32_t bi = 0; bi < l.nb; bi++) {
-    int32_t c = bi / l.cbmax, b = bi % l.cbmax;
-    int32_t cb = l.nb - c * l.cbmax < l.cbmax ? l.nb - c * l.cbmax : l.cbmax;
-    int8_t *base = (int8_t *) packed + (size_t) c * l.cbmax * l.blk_bytes;
-    int8_t *wb = base;
-    blk_consts *k = (blk_consts *) (base + (size_t) cb * p->kh * l.groups * 64)
-                    + b;
-
-    for (int32_t ky = 0; ky < p->kh; ky++)
-      for (int32_t g = 0; g < l.groups; g++) {
-        int8_t *dst = wb + (((size_t) ky * l.groups + g) * cb + b) * 64;
-        for (int32_t lane = 0; lane < 16; lane++)
-          for (int32_t i = 0; i < 4; i++) {
-            int32_t oc = bi * 16 + lane, s = g * 4 + i;
-            int32_t v = 0;
-            if (s < span && oc < p->out_c)
-              v = w[(size_t) oc * per_oc + (size_t) ky * span + s]
-                  + (l.sum ? 128 : 0); /* unsigned in the sum form */
-            else if (s < span && l.sum && lane == 15)
-              v = 1;
-            dst[lane * 4 + i] = (int8_t) (uint8_t) v;
-          }
-      }
-
-    q8_blk_consts_fill (k, p, w, bias, bi * 16, l.sum ? 0 : 128);
+    /* In the sum form the weights are the unsigned operand. */
+    blk_consts *k = q8_dot4_pack_block (&l, p, w, bi, sum ? 128 : 0,
+                                        sum ? 15 : -1, packed);
+    q8_blk_consts_fill (k, p, w, bias, bi * 16, sum ? 0 : 128);
   }
 }
 
@@ -251,7 +223,8 @@ q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
                                   const int8_t *in, int8_t *out, int32_t y0,
                                   int32_t y1)
 {
-  layout l = get_layout (p);
+  q8_dot4_layout l = get_layout (p);
+  int sum = sum_form (p);
   int8_t zp_buf[Q8_SPAN_MAX] __attribute__ ((aligned (64)));
   int8_t edge_buf[Q8_SPAN_BUF] __attribute__ ((aligned (64)));
   q8_span_ctx sc;
@@ -268,11 +241,10 @@ q8_s8_conv2d_requant__avx512vnni (const q8_conv_params *p, const void *packed,
   const int fast = q8_conv_short_requant (p);
   int64_t q_begin = (int64_t) y0 * p->out_w, q_end = (int64_t) y1 * p->out_w;
   for (int32_t blk0 = 0; blk0 < l.nb; blk0 += l.cbmax) {
-    int32_t cb = l.nb - blk0 < l.cbmax ? l.nb - blk0 : l.cbmax;
-    const int8_t *wc = (const int8_t *) packed + (size_t) blk0 * l.blk_bytes;
-    const blk_consts *kc = (const blk_consts *) (
-      wc + (size_t) cb * p->kh * l.groups * 64);
-    int kind = l.sum ? 0 : cb;
+    const int8_t *wc;
+    const void *kc;
+    int32_t cb = q8_dot4_chunk (&l, p, packed, blk0, &wc, &kc);
+    int kind = sum ? 0 : cb;
     tile_fn fn = tiles[fast][has_lut][kind];
     int n = tile_pixels[kind];
     for (int64_t q = q_begin; q < q_end; q += n) {
