@@ -5,8 +5,12 @@
  * output channel c reads input channel c only, so with NHWC tensors the
  * channels of a pixel sit in consecutive bytes and map straight to vector
  * lanes.  For one output pixel the kernel reads one vector of channels per
- * tap (ky, kx); this header finds, per tap, where that vector starts: the
- * input pixel, or a row of zero points when the tap falls in the padding
+ * tap (ky, kx); this header finds, per tap, where that vector starts.
+ * Kernels work on strips of a few pixels of one output row.  In a strip
+ * whose windows all lie inside the input (nearly all of them), pixel j's
+ * tap t is at base + j * step + off[t], with per-layer offsets off[].  In
+ * other strips, an address per pixel and tap is computed: the input
+ * pixel, or a row of zero points when the tap falls in the padding
  * (ARITHMETIC.md: padding contributes exactly like an input equal to the
  * zero point, and the kernels fold in_zp * sum(w) into the bias).
  *
@@ -76,6 +80,8 @@ typedef struct {
   /* Per kernel row of the current output row: the input row, or NULL
    * when it lies in the vertical padding. */
   const int8_t *row[Q8_DW_MAX_TAPS];
+  int all_rows;            /* no kernel row of this output row is padding */
+  ptrdiff_t off[Q8_DW_MAX_TAPS]; /* tap t from its window's first tap */
 } q8_dw_rows;
 
 /* zp_buf: caller (stack) buffer of Q8_DW_ZP_BYTES bytes. */
@@ -85,6 +91,11 @@ q8_dw_rows_init (q8_dw_rows *r, const q8_conv_params *p, int8_t *zp_buf)
   memset (zp_buf, (int) p->in_zp, Q8_DW_ZP_BYTES);
   r->p = p;
   r->zp_row = zp_buf;
+  for (int32_t ky = 0; ky < p->kh; ky++)
+    for (int32_t kx = 0; kx < p->kw; kx++)
+      r->off[ky * p->kw + kx] = ((ptrdiff_t) ky * p->dilation_h * p->in_w
+                                 + (ptrdiff_t) kx * p->dilation_w)
+                                * p->in_c;
 }
 
 /* Points r->row[ky] at the input rows of output row oy. */
@@ -92,10 +103,12 @@ static inline void
 q8_dw_rows_set (q8_dw_rows *r, const int8_t *in, int32_t oy)
 {
   const q8_conv_params *p = r->p;
+  r->all_rows = 1;
   for (int32_t ky = 0; ky < p->kh; ky++) {
     int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
     r->row[ky] = iy >= 0 && iy < p->in_h
       ? in + (size_t) iy * (size_t) p->in_w * (size_t) p->in_c : NULL;
+    r->all_rows &= r->row[ky] != NULL;
   }
 }
 
@@ -127,19 +140,61 @@ q8_dw_taps (const q8_dw_rows *r, int32_t ox, const int8_t **ptr)
   }
 }
 
+/* Where a tile finds its taps (see the file comment). */
+typedef struct {
+  const int8_t *base;         /* inside: pixel 0's first tap, else NULL */
+  size_t step;                /* inside: stride_w * in_c */
+  const ptrdiff_t *off;       /* inside: off[t] */
+  const int8_t *const *ptr;   /* else: ptr[j * Q8_DW_MAX_TAPS + t] */
+} q8_dw_src;
+
 /* The taps of a strip of n pixels of the current row from column ox,
- * nvalid of them real: ptr[j * Q8_DW_MAX_TAPS + t].  Pixels past the
- * row's end repeat the first one's taps, so that kernels can compute
- * whole tiles and drop the extra results. */
+ * nvalid of them real.  When all n windows lie inside the input, s gets
+ * base, step and off; else the addresses in ptr (Q8_DW_MAX_TAPS per
+ * pixel), where pixels past the row's end repeat the first one's taps so
+ * that kernels can compute whole tiles and drop the extra results. */
 static inline void
 q8_dw_strip (const q8_dw_rows *r, int32_t ox, int n, int nvalid,
-             const int8_t **ptr)
+             const int8_t **ptr, q8_dw_src *s)
 {
-  const size_t taps = (size_t) r->p->kh * (size_t) r->p->kw;
+  const q8_conv_params *p = r->p;
+  const int32_t ix0 = ox * p->stride_w - p->pad_left;
+  const int32_t ixl = (ox + n - 1) * p->stride_w - p->pad_left
+                      + (p->kw - 1) * p->dilation_w;
+  s->step = (size_t) p->stride_w * (size_t) p->in_c;
+  s->off = r->off;
+  s->ptr = ptr;
+  if (r->all_rows && nvalid == n && ix0 >= 0 && ixl < p->in_w) {
+    s->base = r->row[0] + (size_t) ix0 * (size_t) p->in_c;
+    return;
+  }
+  s->base = NULL;
+  const size_t taps = (size_t) p->kh * (size_t) p->kw;
   for (int j = 0; j < nvalid; j++)
     q8_dw_taps (r, ox + j, ptr + j * Q8_DW_MAX_TAPS);
   for (int j = nvalid; j < n; j++)
     memcpy (ptr + j * Q8_DW_MAX_TAPS, ptr, taps * sizeof *ptr);
+}
+
+/* The source of the tile that starts at pixel j0 of a strip. */
+static inline q8_dw_src
+q8_dw_src_at (const q8_dw_src *s, int j0)
+{
+  q8_dw_src t = *s;
+  if (t.base != NULL)
+    t.base += (size_t) j0 * t.step;
+  t.ptr += j0 * Q8_DW_MAX_TAPS;
+  return t;
+}
+
+/* The address of tap t of pixel j of a strip, from channel off, with
+ * pixel j's first tap bj (inside) computed once per tile. */
+static inline const int8_t *
+q8_dw_tap (const q8_dw_src *s, const int8_t *bj, int j, int32_t t,
+           size_t off, const int INSIDE)
+{
+  return INSIDE ? bj + s->off[t]
+                : s->ptr[j * Q8_DW_MAX_TAPS + t] + off;
 }
 
 #endif /* Q8_DWCONV_TAPS_H */

@@ -10,8 +10,8 @@
  *
  * A tile is N pixels x CB blocks of 8 channels (N * CB = 8 accumulators,
  * with CB weight vectors and one input vector: 13 of the 16 ymm); per
- * tap the CB weight vectors serve the N pixels.  Tap addresses are
- * computed once per strip of 8 pixels for all channel chunks.
+ * tap the CB weight vectors serve the N pixels.  Pixels of one output row
+ * go in strips of 8, whose taps (q8_dwconv_taps.h) serve all chunks.
  *
  * Accumulator bound: the packed bias is bias - in_zp * sum(w) (padding
  * taps read in_zp and contribute 0); with |x| <= 128 and |w| <= 127 every
@@ -112,15 +112,20 @@ requant8_fast (__m256i acc, const consts *k)
                                                    k->fast_shift));
 }
 
-/* N pixels (tap addresses ptr[j * Q8_DW_MAX_TAPS + t]) x CB blocks from
- * block blk0; pixels j >= nvalid are computed and dropped. */
+/* N pixels (taps from s, q8_dwconv_taps.h) x CB blocks from block blk0;
+ * pixels j >= nvalid are computed and dropped. */
 static Q8_ALWAYS_INLINE void
 tile (const q8_conv_params *p, const int32_t *wp, const consts *kc,
-      int32_t taps, int32_t blk0, const int8_t *const *ptr, int nvalid,
-      int8_t *out, const int CB, const int N, const int FAST)
+      int32_t taps, int32_t blk0, const q8_dw_src *s, int nvalid,
+      int8_t *out, const int CB, const int N, const int FAST,
+      const int INSIDE)
 {
   __m256i acc[ACCS][CHUNK_MAX];
+  const int8_t *bj[ACCS];
   const size_t off = (size_t) blk0 * 8;
+#pragma GCC unroll 8
+  for (int j = 0; j < N; j++)
+    bj[j] = INSIDE ? s->base + (size_t) j * s->step + off : NULL;
 #pragma GCC unroll 8
   for (int j = 0; j < N; j++)
 #pragma GCC unroll 4
@@ -135,7 +140,7 @@ tile (const q8_conv_params *p, const int32_t *wp, const consts *kc,
         wp + ((size_t) (blk0 + b) * taps + t) * 8));
 #pragma GCC unroll 8
     for (int j = 0; j < N; j++) {
-      const int8_t *x = ptr[j * Q8_DW_MAX_TAPS + t] + off;
+      const int8_t *x = q8_dw_tap (s, bj[j], j, t, off, INSIDE);
 #pragma GCC unroll 4
       for (int b = 0; b < CB; b++) {
         __m256i xv = _mm256_cvtepi8_epi32 (
@@ -193,30 +198,34 @@ tile (const q8_conv_params *p, const int32_t *wp, const consts *kc,
 
 typedef void (*tile_fn) (const q8_conv_params *p, const int32_t *wp,
                          const consts *kc, int32_t taps, int32_t blk0,
-                         const int8_t *const *ptr, int nvalid, int8_t *out);
+                         const q8_dw_src *s, int nvalid, int8_t *out);
 
-#define DEFINE_TILE(NAME, CB, FAST)                                         \
+#define DEFINE_TILE(NAME, CB, FAST, IN)                                     \
   static void                                                               \
   NAME (const q8_conv_params *p, const int32_t *wp, const consts *kc,      \
-        int32_t taps, int32_t blk0, const int8_t *const *ptr, int nvalid,  \
+        int32_t taps, int32_t blk0, const q8_dw_src *s, int nvalid,        \
         int8_t *out)                                                        \
   {                                                                         \
-    tile (p, wp, kc, taps, blk0, ptr, nvalid, out, CB, ACCS / CB, FAST);   \
+    tile (p, wp, kc, taps, blk0, s, nvalid, out, CB, ACCS / CB, FAST, IN); \
   }
 
-DEFINE_TILE (tile_1_0, 1, 0)
-DEFINE_TILE (tile_2_0, 2, 0)
-DEFINE_TILE (tile_3_0, 3, 0)
-DEFINE_TILE (tile_4_0, 4, 0)
-DEFINE_TILE (tile_1_1, 1, 1)
-DEFINE_TILE (tile_2_1, 2, 1)
-DEFINE_TILE (tile_3_1, 3, 1)
-DEFINE_TILE (tile_4_1, 4, 1)
+#define DEFINE_TILES(F, I)                                                  \
+  DEFINE_TILE (tile_1_##F##I, 1, F, I)                                      \
+  DEFINE_TILE (tile_2_##F##I, 2, F, I)                                      \
+  DEFINE_TILE (tile_3_##F##I, 3, F, I)                                      \
+  DEFINE_TILE (tile_4_##F##I, 4, F, I)
 
-/* tiles[fast][blocks - 1] */
-static const tile_fn tiles[2][CHUNK_MAX] = {
-  { tile_1_0, tile_2_0, tile_3_0, tile_4_0 },
-  { tile_1_1, tile_2_1, tile_3_1, tile_4_1 },
+DEFINE_TILES (0, 0)
+DEFINE_TILES (0, 1)
+DEFINE_TILES (1, 0)
+DEFINE_TILES (1, 1)
+
+/* tiles[fast][inside][blocks - 1] */
+static const tile_fn tiles[2][2][CHUNK_MAX] = {
+  { { tile_1_00, tile_2_00, tile_3_00, tile_4_00 },
+    { tile_1_01, tile_2_01, tile_3_01, tile_4_01 } },
+  { { tile_1_10, tile_2_10, tile_3_10, tile_4_10 },
+    { tile_1_11, tile_2_11, tile_3_11, tile_4_11 } },
 };
 
 /* Non-zero if every channel's shift is in 33..54 (the short form). */
@@ -241,7 +250,7 @@ q8_s8_dwconv2d_requant__avx2 (const q8_conv_params *p, const void *packed,
   const int8_t *ptr[ACCS * Q8_DW_MAX_TAPS];
   q8_dw_rows rows;
   q8_dw_rows_init (&rows, p, zp_buf);
-  const tile_fn *fns = tiles[short_requant (p)];
+  const tile_fn (*fns)[CHUNK_MAX] = tiles[short_requant (p)];
 
   /* Strips of ACCS pixels of one output row: their tap addresses are
    * computed once and serve every chunk, whose tiles of ACCS / cb pixels
@@ -251,14 +260,18 @@ q8_s8_dwconv2d_requant__avx2 (const q8_conv_params *p, const void *packed,
     int8_t *orow = out + (size_t) oy * p->out_w * p->out_c;
     for (int32_t ox = 0; ox < p->out_w; ox += ACCS) {
       int nvalid = p->out_w - ox < ACCS ? p->out_w - ox : ACCS;
-      q8_dw_strip (&rows, ox, ACCS, nvalid, ptr);
+      q8_dw_src src;
+      q8_dw_strip (&rows, ox, ACCS, nvalid, ptr, &src);
+      const tile_fn *f = fns[src.base != NULL];
       for (int32_t blk0 = 0; blk0 < l.nb; blk0 += CHUNK_MAX) {
         int32_t cb = l.nb - blk0 < CHUNK_MAX ? l.nb - blk0 : CHUNK_MAX;
         int nt = ACCS / cb;
-        for (int j0 = 0; j0 < nvalid; j0 += nt)
-          fns[cb - 1] (p, wp, kc, l.taps, blk0, ptr + j0 * Q8_DW_MAX_TAPS,
-                       nvalid - j0 < nt ? nvalid - j0 : nt,
-                       orow + (size_t) (ox + j0) * p->out_c);
+        for (int j0 = 0; j0 < nvalid; j0 += nt) {
+          q8_dw_src s = q8_dw_src_at (&src, j0);
+          f[cb - 1] (p, wp, kc, l.taps, blk0, &s,
+                     nvalid - j0 < nt ? nvalid - j0 : nt,
+                     orow + (size_t) (ox + j0) * p->out_c);
+        }
       }
     }
   }

@@ -12,8 +12,8 @@
  *
  * A tile is N pixels x CB blocks of 16 channels (N * CB = 12 accumulators
  * cover vpdpwssd's latency): per tap, CB weight vectors are loaded once
- * for the N pixels.  Pixels of one output row are tiled; each pixel's tap
- * addresses are computed once and serve all its channel chunks.
+ * for the N pixels.  Pixels of one output row go in strips of 12, whose
+ * taps (q8_dwconv_taps.h) serve all channel chunks.
  *
  * Accumulator bound: the packed bias is bias - in_zp * sum(w) (padding
  * taps read in_zp and so contribute 0), |bias - in_zp * sum(w)| <=
@@ -82,16 +82,20 @@ q8_s8_dwconv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
     q8_blk_consts_fill (&k[b], &one, w, bias, b * 16, 0);
 }
 
-/* N pixels (tap addresses ptr[j * Q8_DW_MAX_TAPS + t]) x CB blocks from
- * block blk0; pixels j >= nvalid are computed and dropped. */
+/* N pixels (taps from s, q8_dwconv_taps.h) x CB blocks from block blk0;
+ * pixels j >= nvalid are computed and dropped. */
 static Q8_ALWAYS_INLINE void
 tile (const q8_conv_params *p, const int32_t *wp, const blk_consts *kc,
-      int32_t taps, int32_t blk0, const int8_t *const *ptr, int nvalid,
+      int32_t taps, int32_t blk0, const q8_dw_src *s, int nvalid,
       int8_t *out, const epilogue *e, const int CB, const int N,
-      const int LUT, const int FAST)
+      const int LUT, const int FAST, const int INSIDE)
 {
   __m512i acc[ACCS][CHUNK_MAX];
+  const int8_t *bj[ACCS];
   const size_t off = (size_t) blk0 * 16;
+#pragma GCC unroll 12
+  for (int j = 0; j < N; j++)
+    bj[j] = INSIDE ? s->base + (size_t) j * s->step + off : NULL;
 #pragma GCC unroll 12
   for (int j = 0; j < N; j++)
 #pragma GCC unroll 4
@@ -105,7 +109,7 @@ tile (const q8_conv_params *p, const int32_t *wp, const blk_consts *kc,
       wv[b] = _mm512_load_si512 (wp + ((size_t) (blk0 + b) * taps + t) * 16);
 #pragma GCC unroll 12
     for (int j = 0; j < N; j++) {
-      const int8_t *x = ptr[j * Q8_DW_MAX_TAPS + t] + off;
+      const int8_t *x = q8_dw_tap (s, bj[j], j, t, off, INSIDE);
 #pragma GCC unroll 4
       for (int b = 0; b < CB; b++) {
         __m512i xv = _mm512_cvtepi8_epi32 (
@@ -126,36 +130,43 @@ tile (const q8_conv_params *p, const int32_t *wp, const blk_consts *kc,
 
 typedef void (*tile_fn) (const q8_conv_params *p, const int32_t *wp,
                          const blk_consts *kc, int32_t taps, int32_t blk0,
-                         const int8_t *const *ptr, int nvalid, int8_t *out,
+                         const q8_dw_src *s, int nvalid, int8_t *out,
                          const epilogue *e);
 
-#define DEFINE_TILE(NAME, CB, LUT, FAST)                                    \
+#define DEFINE_TILE(NAME, CB, LUT, FAST, IN)                                \
   static void                                                               \
   NAME (const q8_conv_params *p, const int32_t *wp, const blk_consts *kc,  \
-        int32_t taps, int32_t blk0, const int8_t *const *ptr, int nvalid,  \
+        int32_t taps, int32_t blk0, const q8_dw_src *s, int nvalid,        \
         int8_t *out, const epilogue *e)                                     \
   {                                                                         \
-    tile (p, wp, kc, taps, blk0, ptr, nvalid, out, e, CB, ACCS / CB, LUT,  \
-          FAST);                                                            \
+    tile (p, wp, kc, taps, blk0, s, nvalid, out, e, CB, ACCS / CB, LUT,    \
+          FAST, IN);                                                        \
   }
 
-#define DEFINE_TILES(L, F)                                                  \
-  DEFINE_TILE (tile_1_##L##F, 1, L, F)                                      \
-  DEFINE_TILE (tile_2_##L##F, 2, L, F)                                      \
-  DEFINE_TILE (tile_3_##L##F, 3, L, F)                                      \
-  DEFINE_TILE (tile_4_##L##F, 4, L, F)
+#define DEFINE_TILES(L, F, I)                                               \
+  DEFINE_TILE (tile_1_##L##F##I, 1, L, F, I)                                \
+  DEFINE_TILE (tile_2_##L##F##I, 2, L, F, I)                                \
+  DEFINE_TILE (tile_3_##L##F##I, 3, L, F, I)                                \
+  DEFINE_TILE (tile_4_##L##F##I, 4, L, F, I)
 
-DEFINE_TILES (0, 0)
-DEFINE_TILES (0, 1)
-DEFINE_TILES (1, 0)
-DEFINE_TILES (1, 1)
+DEFINE_TILES (0, 0, 0)
+DEFINE_TILES (0, 1, 0)
+DEFINE_TILES (1, 0, 0)
+DEFINE_TILES (1, 1, 0)
+DEFINE_TILES (0, 0, 1)
+DEFINE_TILES (0, 1, 1)
+DEFINE_TILES (1, 0, 1)
+DEFINE_TILES (1, 1, 1)
 
-/* tiles[lut][fast][blocks - 1] */
-static const tile_fn tiles[2][2][CHUNK_MAX] = {
-  { { tile_1_00, tile_2_00, tile_3_00, tile_4_00 },
-    { tile_1_01, tile_2_01, tile_3_01, tile_4_01 } },
-  { { tile_1_10, tile_2_10, tile_3_10, tile_4_10 },
-    { tile_1_11, tile_2_11, tile_3_11, tile_4_11 } },
+#define TILE_ROW(L, F, I)                                                   \
+  { tile_1_##L##F##I, tile_2_##L##F##I, tile_3_##L##F##I, tile_4_##L##F##I }
+
+/* tiles[lut][fast][inside][blocks - 1] */
+static const tile_fn tiles[2][2][2][CHUNK_MAX] = {
+  { { TILE_ROW (0, 0, 0), TILE_ROW (0, 0, 1) },
+    { TILE_ROW (0, 1, 0), TILE_ROW (0, 1, 1) } },
+  { { TILE_ROW (1, 0, 0), TILE_ROW (1, 0, 1) },
+    { TILE_ROW (1, 1, 0), TILE_ROW (1, 1, 1) } },
 };
 
 void
@@ -177,7 +188,8 @@ q8_s8_dwconv2d_requant__avx512vnni (const q8_conv_params *p,
   e.act_min = _mm512_set1_epi8 ((char) p->act_min);
   e.act_max = _mm512_set1_epi8 ((char) p->act_max);
   q8_lut64_load (&e.lut, p->lut);
-  const tile_fn *fns = tiles[p->lut != NULL][q8_conv_short_requant (p)];
+  const tile_fn (*fns)[CHUNK_MAX] = tiles[p->lut != NULL]
+                                          [q8_conv_short_requant (p)];
 
   /* Strips of ACCS pixels of one output row: their tap addresses are
    * computed once and serve every chunk, whose tiles of ACCS / cb pixels
@@ -187,14 +199,18 @@ q8_s8_dwconv2d_requant__avx512vnni (const q8_conv_params *p,
     int8_t *orow = out + (size_t) oy * p->out_w * p->out_c;
     for (int32_t ox = 0; ox < p->out_w; ox += ACCS) {
       int nvalid = p->out_w - ox < ACCS ? p->out_w - ox : ACCS;
-      q8_dw_strip (&rows, ox, ACCS, nvalid, ptr);
+      q8_dw_src src;
+      q8_dw_strip (&rows, ox, ACCS, nvalid, ptr, &src);
+      const tile_fn *f = fns[src.base != NULL];
       for (int32_t blk0 = 0; blk0 < l.nb; blk0 += CHUNK_MAX) {
         int32_t cb = l.nb - blk0 < CHUNK_MAX ? l.nb - blk0 : CHUNK_MAX;
         int nt = ACCS / cb;
-        for (int j0 = 0; j0 < nvalid; j0 += nt)
-          fns[cb - 1] (p, wp, kc, l.taps, blk0, ptr + j0 * Q8_DW_MAX_TAPS,
-                       nvalid - j0 < nt ? nvalid - j0 : nt,
-                       orow + (size_t) (ox + j0) * p->out_c, &e);
+        for (int j0 = 0; j0 < nvalid; j0 += nt) {
+          q8_dw_src s = q8_dw_src_at (&src, j0);
+          f[cb - 1] (p, wp, kc, l.taps, blk0, &s,
+                     nvalid - j0 < nt ? nvalid - j0 : nt,
+                     orow + (size_t) (ox + j0) * p->out_c, &e);
+        }
       }
     }
   }

@@ -14,8 +14,8 @@
  * |x * w| <= 128 * 127 = 16256 (weights are never -128), and two such
  * products stay within 32767.  An odd last tap goes alone.  A tile is 4
  * pixels x 16 channels (16 accumulators); the 2 weight vectors of a tap
- * pair serve the 4 pixels.  Tap addresses are computed once per 4 pixels
- * for all channel blocks.
+ * pair serve the 4 pixels, and the taps of 4 pixels (q8_dwconv_taps.h)
+ * serve all channel blocks.
  *
  * Accumulator bound: the packed bias is bias - in_zp * sum(w) (padding
  * taps read in_zp and contribute 0); with |x| <= 128 and |w| <= 127 every
@@ -92,14 +92,17 @@ widen_add (int32x4_t *a, int16x8_t lo, int16x8_t hi)
   a[3] = vaddw_high_s16 (a[3], hi);
 }
 
-/* TILE pixels (tap addresses ptr[j * Q8_DW_MAX_TAPS + t]) x the 16
- * channels of block b; pixels j >= nvalid are computed and dropped. */
-static void
+/* TILE pixels (taps from s, q8_dwconv_taps.h) x the 16 channels of
+ * block b; pixels j >= nvalid are computed and dropped. */
+static inline __attribute__ ((always_inline)) void
 tile (const q8_conv_params *p, const int8_t *wb, const requant *rq,
-      int32_t taps, int32_t b, const int8_t *const *ptr, int nvalid,
-      int8_t *out)
+      int32_t taps, int32_t b, const q8_dw_src *s, int nvalid, int8_t *out,
+      const int INSIDE)
 {
   const size_t off = (size_t) b * 16;
+  const int8_t *bj[TILE];
+  for (int j = 0; j < TILE; j++)
+    bj[j] = INSIDE ? s->base + (size_t) j * s->step + off : NULL;
   int32x4_t acc[TILE][4];
   int32x4x4_t bias = vld1q_s32_x4 (rq->bias);
   for (int j = 0; j < TILE; j++)
@@ -111,8 +114,9 @@ tile (const q8_conv_params *p, const int8_t *wb, const requant *rq,
     int8x16_t w0 = vld1q_s8 (wb + (size_t) t * 16);
     int8x16_t w1 = vld1q_s8 (wb + (size_t) (t + 1) * 16);
     for (int j = 0; j < TILE; j++) {
-      int8x16_t x0 = vld1q_s8 (ptr[j * Q8_DW_MAX_TAPS + t] + off);
-      int8x16_t x1 = vld1q_s8 (ptr[j * Q8_DW_MAX_TAPS + t + 1] + off);
+      int8x16_t x0 = vld1q_s8 (q8_dw_tap (s, bj[j], j, t, off, INSIDE));
+      int8x16_t x1 = vld1q_s8 (q8_dw_tap (s, bj[j], j, t + 1, off,
+                                          INSIDE));
       int16x8_t lo = vmull_s8 (vget_low_s8 (x0), vget_low_s8 (w0));
       int16x8_t hi = vmull_high_s8 (x0, w0);
       lo = vmlal_s8 (lo, vget_low_s8 (x1), vget_low_s8 (w1));
@@ -123,7 +127,7 @@ tile (const q8_conv_params *p, const int8_t *wb, const requant *rq,
   if (t < taps) {
     int8x16_t w0 = vld1q_s8 (wb + (size_t) t * 16);
     for (int j = 0; j < TILE; j++) {
-      int8x16_t x0 = vld1q_s8 (ptr[j * Q8_DW_MAX_TAPS + t] + off);
+      int8x16_t x0 = vld1q_s8 (q8_dw_tap (s, bj[j], j, t, off, INSIDE));
       widen_add (acc[j], vmull_s8 (vget_low_s8 (x0), vget_low_s8 (w0)),
                  vmull_high_s8 (x0, w0));
     }
@@ -155,6 +159,22 @@ tile (const q8_conv_params *p, const int8_t *wb, const requant *rq,
   }
 }
 
+static void
+tile_general (const q8_conv_params *p, const int8_t *wb, const requant *rq,
+              int32_t taps, int32_t b, const q8_dw_src *s, int nvalid,
+              int8_t *out)
+{
+  tile (p, wb, rq, taps, b, s, nvalid, out, 0);
+}
+
+static void
+tile_inside (const q8_conv_params *p, const int8_t *wb, const requant *rq,
+             int32_t taps, int32_t b, const q8_dw_src *s, int nvalid,
+             int8_t *out)
+{
+  tile (p, wb, rq, taps, b, s, nvalid, out, 1);
+}
+
 void
 q8_s8_dwconv2d_requant__neon (const q8_conv_params *p, const void *packed,
                               const int8_t *in, int8_t *out, int32_t y0,
@@ -173,10 +193,12 @@ q8_s8_dwconv2d_requant__neon (const q8_conv_params *p, const void *packed,
     int8_t *orow = out + (size_t) oy * p->out_w * p->out_c;
     for (int32_t ox = 0; ox < p->out_w; ox += TILE) {
       int nvalid = p->out_w - ox < TILE ? p->out_w - ox : TILE;
-      q8_dw_strip (&rows, ox, TILE, nvalid, ptr);
+      q8_dw_src src;
+      q8_dw_strip (&rows, ox, TILE, nvalid, ptr, &src);
       for (int32_t b = 0; b < l.nb; b++)
-        tile (p, wp + (size_t) b * l.taps * 16, rq + b, l.taps, b, ptr,
-              nvalid, orow + (size_t) ox * p->out_c);
+        (src.base != NULL ? tile_inside : tile_general) (
+          p, wp + (size_t) b * l.taps * 16, rq + b, l.taps, b, &src, nvalid,
+          orow + (size_t) ox * p->out_c);
     }
   }
 }

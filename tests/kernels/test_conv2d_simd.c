@@ -573,7 +573,9 @@ gen_specialized (conv_case *c, q8_rng *r, int i, gen_opts *o)
 /* ---- depthwise generators (groups = in_c) ------------------------------ */
 
 /* A depthwise geometry: c channels times multiplier mult, a kh x kw
- * kernel, random strides, dilations and padding on sizes up to smax. */
+ * kernel, random strides, dilations and padding on sizes up to smax high
+ * and 4 * smax wide (rows long enough for the kernels' strips of pixels
+ * whose windows lie inside the input, and for the others). */
 static void
 dw_geometry (conv_case *c, q8_rng *r, int32_t ch, int32_t mult, int32_t kh,
              int32_t kw, int32_t smax)
@@ -586,7 +588,7 @@ dw_geometry (conv_case *c, q8_rng *r, int32_t ch, int32_t mult, int32_t kh,
     p->kh = kh;
     p->kw = kw;
     p->in_h = q8_rng_int (r, 1, smax);
-    p->in_w = q8_rng_int (r, 1, smax);
+    p->in_w = q8_rng_int (r, 1, 4 * smax);
     p->stride_h = q8_rng_int (r, 0, 3) == 0 ? 2 : 1;
     p->stride_w = q8_rng_int (r, 0, 3) == 0 ? 2 : 1;
     p->dilation_h = q8_rng_int (r, 0, 4) == 0 ? 2 : 1;
