@@ -105,7 +105,9 @@ tile (const q8_conv_params *p, const int8_t *wb, const requant *rq,
     bj[j] = INSIDE ? s->base + (size_t) j * s->step + off : NULL;
   int32x4_t acc[TILE][4];
   int32x4x4_t bias = vld1q_s32_x4 (rq->bias);
+#pragma GCC unroll 4
   for (int j = 0; j < TILE; j++)
+#pragma GCC unroll 4
     for (int i = 0; i < 4; i++)
       acc[j][i] = bias.val[i];
 
@@ -113,6 +115,7 @@ tile (const q8_conv_params *p, const int8_t *wb, const requant *rq,
   for (; t + 1 < taps; t += 2) {
     int8x16_t w0 = vld1q_s8 (wb + (size_t) t * 16);
     int8x16_t w1 = vld1q_s8 (wb + (size_t) (t + 1) * 16);
+#pragma GCC unroll 4
     for (int j = 0; j < TILE; j++) {
       int8x16_t x0 = vld1q_s8 (q8_dw_tap (s, bj[j], j, t, off, INSIDE));
       int8x16_t x1 = vld1q_s8 (q8_dw_tap (s, bj[j], j, t + 1, off,
@@ -126,6 +129,7 @@ tile (const q8_conv_params *p, const int8_t *wb, const requant *rq,
   }
   if (t < taps) {
     int8x16_t w0 = vld1q_s8 (wb + (size_t) t * 16);
+#pragma GCC unroll 4
     for (int j = 0; j < TILE; j++) {
       int8x16_t x0 = vld1q_s8 (q8_dw_tap (s, bj[j], j, t, off, INSIDE));
       widen_add (acc[j], vmull_s8 (vget_low_s8 (x0), vget_low_s8 (w0)),
@@ -144,7 +148,10 @@ tile (const q8_conv_params *p, const int8_t *wb, const requant *rq,
     for (int i = 0; i < 4; i++)
       lut[i] = vld1q_s8_x4 (p->lut + 64 * i);
   int32_t n_c = p->out_c - (int32_t) off < 16 ? p->out_c - (int32_t) off : 16;
-  for (int j = 0; j < nvalid; j++) {
+#pragma GCC unroll 4
+  for (int j = 0; j < TILE; j++) {
+    if (j >= nvalid)
+      break;
     int8x16_t v = q8_requant_s8x16 (acc[j], m, sh0, sh1, zp, qmin, qmax);
     if (p->lut != NULL)
       v = q8_lut_s8x16 (lut, v);
