@@ -43,7 +43,9 @@ void q8_s8_conv2d_requant_ic1__avx512vnni (const q8_conv_params *p,
                                            int32_t y0, int32_t y1);
 
 /* Depthwise convolution (groups = in_c = out_c <= 2048, kh * kw <= 64,
- * q8_dwconv_taps.h): 16 channels per zmm, vpmovsxbd and vpdpwssd. */
+ * q8_dwconv_taps.h): 16 channels per zmm, vpmovsxbd and vpdpwssd.  The
+ * depthwise kernels' scalar twin is q8_s8_conv2d_requant__scalar, which
+ * takes every group count (a second scalar loop would only repeat it). */
 int q8_s8_dwconv2d_accepts__avx512vnni (const q8_conv_params *p);
 size_t q8_s8_dwconv2d_packed_size__avx512vnni (const q8_conv_params *p);
 void q8_s8_dwconv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
