@@ -132,9 +132,10 @@ static const q8_conv_ukernel conv_neoni8mm = {
 };
 
 /* smmla before sdot: the neondot kernel takes what the i8mm one refuses
- * (today nothing: both accept every span up to Q8_SPAN_MAX). */
+ * (today nothing: both accept every span up to Q8_SPAN_MAX).  Depthwise
+ * layers take the NEON kernel, as in the neondot table. */
 static const q8_conv_ukernel *const conv_list_neoni8mm[] = {
-  &conv_neoni8mm, &conv_neondot, &conv_scalar
+  &conv_neon_dw, &conv_neoni8mm, &conv_neondot, &conv_scalar
 };
 
 static const q8_kernel_table table_neoni8mm = {
