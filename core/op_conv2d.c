@@ -460,6 +460,13 @@ conv_run (const q8__op *op, const q8__plan_op *pop, const void *const *ins,
   cp->uk->run (&cp->p, cp->packed, ins[0], outs[0], y0, y1);
 }
 
+const q8_conv_ukernel *
+q8__conv_plan_kernel (const q8__plan_op *pop)
+{
+  const conv_plan *cp = pop->params;
+  return cp->uk;
+}
+
 /* "conv2d 3x3/1 pad 1,1,1,1 dil 1 groups 1, 64->32, act [-128,127],
  *  x 'a' -> y 'b'"; pairs that differ between height and width are
  * written h x w (pads as top, left, bottom, right). */

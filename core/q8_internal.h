@@ -153,6 +153,10 @@ extern const q8__op_class q8__op_resize;
 extern const q8__op_class q8__op_quantize;
 extern const q8__op_class q8__op_dequantize;
 
+/* The convolution kernel a planned CONV2D op runs (tests and profiling
+ * ask which one the table chose). */
+const q8_conv_ukernel *q8__conv_plan_kernel (const q8__plan_op *pop);
+
 /* The class of an op type, or NULL if unknown. */
 const q8__op_class *q8__op_class_for (q8_op_type type);
 

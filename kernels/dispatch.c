@@ -58,8 +58,18 @@ static const q8_conv_ukernel conv_neon = {
   .run = q8_s8_conv2d_requant__neon,
 };
 
+/* Depthwise (groups = in_c = out_c): channels in the lanes. */
+static const q8_conv_ukernel conv_neon_dw = {
+  .name = "q8_s8_dwconv2d_requant__neon",
+  .isa = Q8_ISA_NEON,
+  .accepts = q8_s8_dwconv2d_accepts__neon,
+  .packed_size = q8_s8_dwconv2d_packed_size__neon,
+  .pack = q8_s8_dwconv2d_pack__neon,
+  .run = q8_s8_dwconv2d_requant__neon,
+};
+
 static const q8_conv_ukernel *const conv_list_neon[] = {
-  &conv_neon, &conv_scalar
+  &conv_neon_dw, &conv_neon, &conv_scalar
 };
 
 static const q8_kernel_table table_neon = {
@@ -78,6 +88,9 @@ static const q8_kernel_table table_neon = {
 #endif
 
 #if defined(Q8_HAVE_NEONDOT)
+#if !defined(Q8_HAVE_NEON)
+#error "the NEON dotprod table uses the NEON depthwise kernel"
+#endif
 static const q8_conv_ukernel conv_neondot = {
   .name = "q8_s8_conv2d_requant__neondot",
   .isa = Q8_ISA_NEONDOT,
@@ -87,8 +100,10 @@ static const q8_conv_ukernel conv_neondot = {
   .run = q8_s8_conv2d_requant__neondot,
 };
 
+/* Depthwise layers have no long dot products for sdot: the NEON kernel
+ * (one packed copy serves both tables). */
 static const q8_conv_ukernel *const conv_list_neondot[] = {
-  &conv_neondot, &conv_scalar
+  &conv_neon_dw, &conv_neondot, &conv_scalar
 };
 
 static const q8_kernel_table table_neondot = {
@@ -120,9 +135,10 @@ static const q8_conv_ukernel conv_neoni8mm = {
 };
 
 /* smmla before sdot: the neondot kernel takes what the i8mm one refuses
- * (today nothing: both accept every span up to Q8_SPAN_MAX). */
+ * (today nothing: both accept every span up to Q8_SPAN_MAX).  Depthwise
+ * layers take the NEON kernel, as in the neondot table. */
 static const q8_conv_ukernel *const conv_list_neoni8mm[] = {
-  &conv_neoni8mm, &conv_neondot, &conv_scalar
+  &conv_neon_dw, &conv_neoni8mm, &conv_neondot, &conv_scalar
 };
 
 static const q8_kernel_table table_neoni8mm = {
@@ -150,8 +166,18 @@ static const q8_conv_ukernel conv_avx2 = {
   .run = q8_s8_conv2d_requant__avx2,
 };
 
+/* Depthwise (groups = in_c = out_c): channels in the lanes. */
+static const q8_conv_ukernel conv_avx2_dw = {
+  .name = "q8_s8_dwconv2d_requant__avx2",
+  .isa = Q8_ISA_AVX2,
+  .accepts = q8_s8_dwconv2d_accepts__avx2,
+  .packed_size = q8_s8_dwconv2d_packed_size__avx2,
+  .pack = q8_s8_dwconv2d_pack__avx2,
+  .run = q8_s8_dwconv2d_requant__avx2,
+};
+
 static const q8_conv_ukernel *const conv_list_avx2[] = {
-  &conv_avx2, &conv_scalar
+  &conv_avx2_dw, &conv_avx2, &conv_scalar
 };
 
 static const q8_kernel_table table_avx2 = {
@@ -192,8 +218,9 @@ static const q8_conv_ukernel conv_avxvnni_ic1 = {
   .run = q8_s8_conv2d_requant_ic1__avxvnni,
 };
 
+/* Depthwise layers take the AVX2 kernel (no dot product over channels). */
 static const q8_conv_ukernel *const conv_list_avxvnni[] = {
-  &conv_avxvnni_ic1, &conv_avxvnni, &conv_scalar
+  &conv_avx2_dw, &conv_avxvnni_ic1, &conv_avxvnni, &conv_scalar
 };
 
 /* Element-wise kernels are the AVX2 ones (AVX-VNNI implies AVX2). */
@@ -245,11 +272,22 @@ static const q8_conv_ukernel conv_avx512vnni_ic1 = {
   .run = q8_s8_conv2d_requant_ic1__avx512vnni,
 };
 
+/* Depthwise (groups = in_c = out_c): channels in the lanes. */
+static const q8_conv_ukernel conv_avx512vnni_dw = {
+  .name = "q8_s8_dwconv2d_requant__avx512vnni",
+  .isa = Q8_ISA_AVX512VNNI,
+  .accepts = q8_s8_dwconv2d_accepts__avx512vnni,
+  .packed_size = q8_s8_dwconv2d_packed_size__avx512vnni,
+  .pack = q8_s8_dwconv2d_pack__avx512vnni,
+  .run = q8_s8_dwconv2d_requant__avx512vnni,
+};
+
 /* Shape-specialized kernels first: the first that accepts a layer wins
  * (few output channels before one input channel: a 1->9 layer has more
  * lanes to fill across pixels than across its 9 channels). */
 static const q8_conv_ukernel *const conv_list_avx512vnni[] = {
-  &conv_avx512vnni_16p, &conv_avx512vnni_ic1, &conv_avx512vnni, &conv_scalar
+  &conv_avx512vnni_16p, &conv_avx512vnni_ic1, &conv_avx512vnni_dw,
+  &conv_avx512vnni, &conv_scalar
 };
 
 /* Element-wise kernels are the AVX2 ones (every AVX-512 CPU has AVX2);

@@ -42,6 +42,18 @@ void q8_s8_conv2d_requant_ic1__avx512vnni (const q8_conv_params *p,
                                            const int8_t *in, int8_t *out,
                                            int32_t y0, int32_t y1);
 
+/* Depthwise convolution (groups = in_c = out_c <= 2048, kh * kw <= 64,
+ * q8_dwconv_taps.h): 16 channels per zmm, vpmovsxbd and vpdpwssd.  The
+ * depthwise kernels' scalar twin is q8_s8_conv2d_requant__scalar, which
+ * takes every group count (a second scalar loop would only repeat it). */
+int q8_s8_dwconv2d_accepts__avx512vnni (const q8_conv_params *p);
+size_t q8_s8_dwconv2d_packed_size__avx512vnni (const q8_conv_params *p);
+void q8_s8_dwconv2d_pack__avx512vnni (const q8_conv_params *p, const int8_t *w,
+                                      const int32_t *bias, void *packed);
+void q8_s8_dwconv2d_requant__avx512vnni (const q8_conv_params *p,
+                                         const void *packed, const int8_t *in,
+                                         int8_t *out, int32_t y0, int32_t y1);
+
 /* DepthToSpace with vpermi2b (DCR, or CRD with one output channel;
  * in_c <= 128); other shapes call the scalar twin. */
 void q8_s8_depth_to_space__avx512vnni (const q8_d2s_params *p,
@@ -92,6 +104,27 @@ void q8_s8_conv2d_pack__avx2 (const q8_conv_params *p, const int8_t *w,
 void q8_s8_conv2d_requant__avx2 (const q8_conv_params *p, const void *packed,
                                  const int8_t *in, int8_t *out, int32_t y0,
                                  int32_t y1);
+
+/* Depthwise convolution (as the AVX-512 one): 8 channels per ymm,
+ * vpmovsxbd and vpmaddwd, vector short-form rule R. */
+int q8_s8_dwconv2d_accepts__avx2 (const q8_conv_params *p);
+size_t q8_s8_dwconv2d_packed_size__avx2 (const q8_conv_params *p);
+void q8_s8_dwconv2d_pack__avx2 (const q8_conv_params *p, const int8_t *w,
+                                const int32_t *bias, void *packed);
+void q8_s8_dwconv2d_requant__avx2 (const q8_conv_params *p,
+                                   const void *packed, const int8_t *in,
+                                   int8_t *out, int32_t y0, int32_t y1);
+
+/* Depthwise convolution (as the AVX-512 one) for baseline aarch64, also
+ * in the neondot table: 16 channels per vector, tap pairs summed in int16
+ * (smull/smlal) and widened into int32. */
+int q8_s8_dwconv2d_accepts__neon (const q8_conv_params *p);
+size_t q8_s8_dwconv2d_packed_size__neon (const q8_conv_params *p);
+void q8_s8_dwconv2d_pack__neon (const q8_conv_params *p, const int8_t *w,
+                                const int32_t *bias, void *packed);
+void q8_s8_dwconv2d_requant__neon (const q8_conv_params *p,
+                                   const void *packed, const int8_t *in,
+                                   int8_t *out, int32_t y0, int32_t y1);
 
 /* Generic convolution for baseline aarch64 NEON (groups = 1, kw * in_c
  * rounded up to 16 <= 2048): smull/smlal2/sadalp along the span, 3 pixels

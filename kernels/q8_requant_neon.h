@@ -59,6 +59,26 @@ q8_requant_finish_s8x16 (int32x4_t t0, int32x4_t t1, int32x4_t t2,
   return vminq_s8 (vmaxq_s8 (o, qmin), qmax);
 }
 
+/* The whole epilogue but the table for 16 channels: rule R of their
+ * accumulators acc[0..3] with multipliers m and negated shifts sh_lo
+ * (channels 0-7) and sh_hi (8-15), then zero point and clamp.  Always
+ * inlined, so that kernels keep the constants in registers. */
+static inline __attribute__ ((always_inline)) int8x16_t
+q8_requant_s8x16 (const int32x4_t *acc, int32x4x4_t m, int64x2x4_t sh_lo,
+                  int64x2x4_t sh_hi, int16x8_t zp, int8x16_t qmin,
+                  int8x16_t qmax)
+{
+  int32x4_t t0 = q8_requant_r_s32x4 (acc[0], m.val[0], sh_lo.val[0],
+                                     sh_lo.val[1]);
+  int32x4_t t1 = q8_requant_r_s32x4 (acc[1], m.val[1], sh_lo.val[2],
+                                     sh_lo.val[3]);
+  int32x4_t t2 = q8_requant_r_s32x4 (acc[2], m.val[2], sh_hi.val[0],
+                                     sh_hi.val[1]);
+  int32x4_t t3 = q8_requant_r_s32x4 (acc[3], m.val[3], sh_hi.val[2],
+                                     sh_hi.val[3]);
+  return q8_requant_finish_s8x16 (t0, t1, t2, t3, zp, qmin, qmax);
+}
+
 /* The same for 8 values. */
 static inline int8x8_t
 q8_requant_finish_s8x8 (int32x4_t t0, int32x4_t t1, int16x8_t zp,

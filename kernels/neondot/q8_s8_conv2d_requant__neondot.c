@@ -387,17 +387,8 @@ epilogue:;
     int16x8_t zp = vdupq_n_s16 ((int16_t) p->out_zp);
     int8x16_t qmin = vdupq_n_s8 ((int8_t) p->act_min);
     int8x16_t qmax = vdupq_n_s8 ((int8_t) p->act_max);
-    for (int j = 0; j < TILE; j++) {
-      int32x4_t t0 = q8_requant_r_s32x4 (acc[j][0], m.val[0], s0.val[0],
-                                         s0.val[1]);
-      int32x4_t t1 = q8_requant_r_s32x4 (acc[j][1], m.val[1], s0.val[2],
-                                         s0.val[3]);
-      int32x4_t t2 = q8_requant_r_s32x4 (acc[j][2], m.val[2], s1.val[0],
-                                         s1.val[1]);
-      int32x4_t t3 = q8_requant_r_s32x4 (acc[j][3], m.val[3], s1.val[2],
-                                         s1.val[3]);
-      v[j] = q8_requant_finish_s8x16 (t0, t1, t2, t3, zp, qmin, qmax);
-    }
+    for (int j = 0; j < TILE; j++)
+      v[j] = q8_requant_s8x16 (acc[j], m, s0, s1, zp, qmin, qmax);
   }
   q8_lut_store_s8x16 (v, TILE, nvalid, p->lut, o, (size_t) p->out_c, n_oc);
 }

@@ -3,7 +3,9 @@
  *
  *   bench_conv2d [-i ISA] [-t THREADS] [-r REPS] [-s HxW] [SHAPE...]
  *
- * SHAPE is "IC-OC-K" (stride 1, "same" padding), e.g. 64-32-3.  For each
+ * SHAPE is "IC-OC-K" (stride 1, "same" padding), e.g. 64-32-3, or
+ * "dwC-K" for a depthwise layer of C channels (groups = C), e.g. dw64-3.
+ * For each
  * ISA this machine has (or only -i ISA), shape and thread count it prints
  * the median time of REPS runs, GMAC/s and the percentage of the int8 peak
  * the program measures first: on x86 a tight loop of independent 512-bit
@@ -22,6 +24,7 @@
 
 typedef struct {
   int32_t ic, oc, k;
+  int32_t groups;   /* 1, or ic for depthwise */
 } shape;
 
 static double
@@ -159,7 +162,7 @@ bench_one (q8_isa isa, const shape *s, int32_t h, int32_t w, int threads,
   p.kh = p.kw = s->k;
   p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
   p.pad_top = p.pad_left = s->k / 2;
-  p.groups = 1;
+  p.groups = s->groups;
   p.in_zp = 3;
   p.out_zp = -5;
   p.act_min = -128;
@@ -167,7 +170,7 @@ bench_one (q8_isa isa, const shape *s, int32_t h, int32_t w, int threads,
   int32_t *mult = malloc ((size_t) s->oc * sizeof *mult);
   int32_t *shift = malloc ((size_t) s->oc * sizeof *shift);
   int32_t *bias = malloc ((size_t) s->oc * sizeof *bias);
-  size_t wn = (size_t) s->oc * s->k * s->k * s->ic;
+  size_t wn = (size_t) s->oc * s->k * s->k * (s->ic / s->groups);
   int8_t *wt = malloc (wn);
   int8_t lut[256];
   for (int i = 0; i < 256; i++)
@@ -219,10 +222,11 @@ bench_one (q8_isa isa, const shape *s, int32_t h, int32_t w, int threads,
   qsort (ms, (size_t) reps, sizeof *ms, cmp_double);
   qsort (cpu, (size_t) reps, sizeof *cpu, cmp_double);
   double med = ms[reps / 2];
-  double gmac = (double) h * w * s->oc * s->k * s->k * s->ic / (med * 1e6);
-  printf ("%-11s %3d->%-3d %dx%d  %4dx%-4d threads %d  %8.3f ms  "
-          "%7.1f GMAC/s", q8_isa_name (isa), s->ic, s->oc, s->k, s->k, w, h,
-          threads, med, gmac);
+  double gmac = (double) h * w * s->oc * s->k * s->k * (s->ic / s->groups)
+                / (med * 1e6);
+  printf ("%-11s %3d->%-3d %dx%d%s  %4dx%-4d threads %d  %8.3f ms  "
+          "%7.1f GMAC/s", q8_isa_name (isa), s->ic, s->oc, s->k, s->k,
+          s->groups > 1 ? " dw" : "", w, h, threads, med, gmac);
   if (peak > 0)
     printf ("  %5.1f %% of peak", 100.0 * gmac / (peak * threads));
   printf ("  (%s)", uk->name);
@@ -269,12 +273,20 @@ main (int argc, char **argv)
         return 2;
     } else if (n_shapes < 32
                && sscanf (argv[i], "%d-%d-%d", &shapes[n_shapes].ic,
-                          &shapes[n_shapes].oc, &shapes[n_shapes].k) == 3) {
+                          &shapes[n_shapes].oc, &shapes[n_shapes].k) == 3
+               && shapes[n_shapes].ic >= 1 && shapes[n_shapes].oc >= 1
+               && shapes[n_shapes].k >= 1) {
+      shapes[n_shapes++].groups = 1;
+    } else if (n_shapes < 32
+               && sscanf (argv[i], "dw%d-%d", &shapes[n_shapes].ic,
+                          &shapes[n_shapes].k) == 2
+               && shapes[n_shapes].ic >= 1 && shapes[n_shapes].k >= 1) {
+      shapes[n_shapes].oc = shapes[n_shapes].groups = shapes[n_shapes].ic;
       n_shapes++;
     } else {
       fprintf (stderr,
                "usage: %s [-i ISA] [-t THREADS] [-r REPS] [-s HxW] "
-               "[IC-OC-K ...]\n", argv[0]);
+               "[IC-OC-K | dwC-K ...]\n", argv[0]);
       return 2;
     }
   }
@@ -282,7 +294,8 @@ main (int argc, char **argv)
     return 2;
   if (n_shapes == 0) {
     /* ESPCN x3: 5x5 1->64, 3x3 64->32, 3x3 32->9. */
-    static const shape espcn[] = { { 1, 64, 5 }, { 64, 32, 3 }, { 32, 9, 3 } };
+    static const shape espcn[] = { { 1, 64, 5, 1 }, { 64, 32, 3, 1 },
+                                   { 32, 9, 3, 1 } };
     memcpy (shapes, espcn, sizeof espcn);
     n_shapes = 3;
   }

@@ -3,8 +3,11 @@
 # aarch64 convolution kernels (default the ESPCN 64->32 3x3 layer), counted
 # under qemu-user, which this x86 machine can run but not time.
 #
-#   tests/cross/arm_macs.sh [BUILDDIR] [IC-OC-K] [HxW]
+#   tests/cross/arm_macs.sh [BUILDDIR] [IC-OC-K | dwC-K] [HxW]
 #                                  (default: build-aarch64 64-32-3 4x320)
+#
+# A "dwC-K" shape (depthwise, C channels) counts the depthwise kernel,
+# which all three paths share: it runs once, as a Cortex-A72.
 #
 # Method: Debian's qemu-user ships no TCG plugins, so the count comes from
 # QEMU's own logs: `-d in_asm,exec,nochain` writes every translated block
@@ -37,16 +40,19 @@ meson compile -C "$dir" tests/bench/bench_conv2d >/dev/null
 bin=$dir/tests/bench/bench_conv2d
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for isa in neon neondot neoni8mm; do
+op=conv2d
+isas="neon neondot neoni8mm"
+case $shape in dw*) op=dwconv2d; isas=neon ;; esac
+for isa in $isas; do
   cpu=max
   [ "$isa" = neon ] && cpu=cortex-a72
-  obj=$(find "$dir/kernels" -name "${isa}_q8_s8_conv2d_requant__${isa}.c.o")
+  obj=$(find "$dir/kernels" -name "${isa}_q8_s8_${op}_requant__${isa}.c.o")
   qemu-aarch64 -cpu "$cpu" -L /usr/aarch64-linux-gnu \
     -d in_asm,exec,nochain -D "$log" "$bin" -i "$isa" -s "$size" -r 1 \
     "$shape" >/dev/null
-  python3 - "$log" "$bin" "$obj" "$isa" "$cpu" "$shape" "$size" <<'PY'
+  python3 - "$log" "$bin" "$obj" "$isa" "$cpu" "$shape" "$size" "$op" <<'PY'
 import re, subprocess, sys
-log, binary, obj, isa, cpu, shape, size = sys.argv[1:]
+log, binary, obj, isa, cpu, shape, size, op = sys.argv[1:]
 def syms(path):
     out = subprocess.run(["aarch64-linux-gnu-nm", "-S", "--defined-only", path],
                          capture_output=True, text=True, check=True).stdout
@@ -56,7 +62,7 @@ def syms(path):
         if len(f) == 4 and f[2] in "Tt":
             r[f[3]] = int(f[0], 16)
     return r
-name = "q8_s8_conv2d_requant__" + isa
+name = "q8_s8_" + op + "_requant__" + isa
 in_obj, in_bin = syms(obj), syms(binary)
 text = subprocess.run(["aarch64-linux-gnu-size", "-A", obj], capture_output=True,
                       text=True, check=True).stdout
@@ -95,9 +101,14 @@ with open(log) as f:
             if lo <= pc < hi:
                 execd += blocks.get(pc, 0)
                 runs[pc] = runs.get(pc, 0) + 1
-ic, oc, k = map(int, shape.split("-"))
+if shape.startswith("dw"):
+    c, k = map(int, shape[2:].split("-"))
+    ic, oc, groups = c, c, c
+else:
+    ic, oc, k = map(int, shape.split("-"))
+    groups = 1
 h, w = map(int, size.split("x"))
-macs = 3 * h * w * oc * k * k * ic
+macs = 3 * h * w * oc * k * k * ic // groups
 hot = max(runs, key=lambda pc: runs[pc] * blocks[pc])
 print(f"{isa:8s} -cpu {cpu:10s} {shape} on {w}x{h}: {macs} MACs, "
       f"{execd} kernel instructions executed, "

@@ -1403,6 +1403,54 @@ START_TEST (test_op_direct_run)
 END_TEST
 
 #if Q8_TEST_HAVE_BUILDER
+/* Plans one-conv model m on c's input size on every ISA path this machine
+ * has, with 1 and 2 threads, lets check () look at each plan, runs it on
+ * c's input and compares the output with want. */
+static void
+run_every_isa (const q8_model *m, const conv_case *c, const int8_t *want,
+               void (*check) (q8_plan *p, q8_isa isa, const conv_case *c))
+{
+  char err[256];
+  for (int isa = 0; isa < Q8_ISA_COUNT; isa++) {
+    if (!q8_isa_supported ((q8_isa) isa))
+      continue;
+    ck_assert_int_eq (q8_set_isa_limit ((q8_isa) isa), Q8_OK);
+    for (int threads = 1; threads <= 2; threads++) {
+      q8_plan *p = NULL;
+      q8_status st = q8_plan_create (m, c->p.in_w, c->p.in_h, threads, &p,
+                                     err, sizeof err);
+      ck_assert_msg (st == Q8_OK, "plan: %s", err);
+      check (p, (q8_isa) isa, c);
+      memcpy (q8_plan_input (p, 0), c->x,
+              (size_t) c->p.in_h * c->p.in_w * c->p.in_c);
+      ck_assert_int_eq (q8_run (p), Q8_OK);
+      const int8_t *got = q8_plan_output (p, 0);
+      for (size_t i = 0; i < out_bytes (&c->p); i++)
+        ck_assert_msg (got[i] == want[i],
+                       "isa %s (%s) threads %d: index %zu: expected %d, "
+                       "got %d", q8_isa_name ((q8_isa) isa),
+                       q8__conv_plan_kernel (&p->ops[0])->name, threads, i,
+                       want[i], got[i]);
+      q8_plan_free (p);
+    }
+  }
+  q8_set_isa_limit (Q8_ISA_COUNT);
+}
+
+/* The output shape and MAC count of spec_run's plan. */
+static void
+check_plan_run (q8_plan *p, q8_isa isa, const conv_case *c)
+{
+  (void) isa;
+  q8_tensor_info info;
+  ck_assert_int_eq (q8_plan_output_info (p, 0, &info), Q8_OK);
+  ck_assert_int_eq (info.h, c->p.out_h);
+  ck_assert_int_eq (info.w, c->p.out_w);
+  ck_assert_int_eq (info.c, 6);
+  ck_assert_uint_eq (q8_plan_macs (p),
+                     (uint64_t) c->p.out_h * c->p.out_w * 6 * 9 * 5);
+}
+
 /* The same model loaded from bytes and run through q8_plan_create and
  * q8_run on every ISA path, with 1 and 2 threads. */
 START_TEST (test_op_plan_run)
@@ -1428,33 +1476,7 @@ START_TEST (test_op_plan_run)
   int8_t *want = alloc_out (&c);
   scalar_run (&c, want, 0, c.p.out_h);
 
-  for (int isa = 0; isa < Q8_ISA_COUNT; isa++) {
-    if (!q8_isa_supported ((q8_isa) isa))
-      continue;
-    ck_assert_int_eq (q8_set_isa_limit ((q8_isa) isa), Q8_OK);
-    for (int threads = 1; threads <= 2; threads++) {
-      q8_plan *p = NULL;
-      st = q8_plan_create (m, W, H, threads, &p, err, sizeof err);
-      ck_assert_msg (st == Q8_OK, "plan: %s", err);
-      q8_tensor_info info;
-      ck_assert_int_eq (q8_plan_output_info (p, 0, &info), Q8_OK);
-      ck_assert_int_eq (info.h, c.p.out_h);
-      ck_assert_int_eq (info.w, c.p.out_w);
-      ck_assert_int_eq (info.c, 6);
-      ck_assert_uint_eq (q8_plan_macs (p),
-                         (uint64_t) c.p.out_h * c.p.out_w * 6 * 9 * 5);
-      memcpy (q8_plan_input (p, 0), c.x, (size_t) H * W * 5);
-      ck_assert_int_eq (q8_run (p), Q8_OK);
-      const int8_t *got = q8_plan_output (p, 0);
-      for (size_t i = 0; i < out_bytes (&c.p); i++)
-        ck_assert_msg (got[i] == want[i],
-                       "isa %s threads %d: index %zu: expected %d, got %d",
-                       q8_isa_name ((q8_isa) isa), threads, i, want[i],
-                       got[i]);
-      q8_plan_free (p);
-    }
-  }
-  q8_set_isa_limit (Q8_ISA_COUNT);
+  run_every_isa (m, &c, want, check_plan_run);
 
   /* Too small an input fails to plan, naming the kernel. */
   q8_plan *p = NULL;
@@ -1466,6 +1488,61 @@ START_TEST (test_op_plan_run)
   free (want);
   case_free (&c);
   q8_model_free (m);
+}
+END_TEST
+
+/* A depthwise layer runs on a depthwise kernel on every SIMD path. */
+static void
+check_depthwise_kernel (q8_plan *p, q8_isa isa, const conv_case *c)
+{
+  const q8_conv_ukernel *uk = q8__conv_plan_kernel (&p->ops[0]);
+  if (isa == Q8_ISA_SCALAR)
+    ck_assert_str_eq (uk->name, "q8_s8_conv2d_requant__scalar");
+  else
+    ck_assert_msg (strstr (uk->name, "_dwconv2d_") != NULL,
+                   "isa %s: %dx%d depthwise runs on %s", q8_isa_name (isa),
+                   c->p.kh, c->p.kw, uk->name);
+}
+
+/* A depthwise layer (24 channels: one full 16-channel block and a tail,
+ * 3x3 and 5x5, stride 2 for the 5x5) loaded from bytes: on every SIMD
+ * path the plan runs a depthwise kernel, and its output equals the
+ * scalar kernel's, with 1 and 2 threads. */
+START_TEST (test_op_depthwise_plan)
+{
+  q8_rng rng;
+  uint64_t seed = q8_test_seed () + 500;
+  q8_rng_seed (&rng, seed);
+  for (int32_t k = 3; k <= 5; k += 2) {
+    op_spec s;
+    spec_default (&s, 24, 24, k, 24);
+    if (k == 5)
+      s.params[Q8_CONV_STRIDE_H] = s.params[Q8_CONV_STRIDE_W] = 2;
+    q8_rng_fill_s8 (&rng, s.w, spec_w_count (&s), -127, 127);
+    s.has_bias = 1;
+    for (int i = 0; i < 24; i++) {
+      s.bias[i] = q8_rng_int (&rng, -5000, 5000);
+      s.w_scales[i] = 0.002f + 0.0005f * i;
+    }
+    q8_model *m = NULL;
+    char err[256];
+    q8_status st = build_conv_model (&s, &m, err, sizeof err);
+    ck_assert_msg (st == Q8_OK, "%s", err);
+    char desc[256];
+    ck_assert_int_eq (q8_model_op_describe (m, 0, desc, sizeof desc), Q8_OK);
+    ck_assert_msg (strstr (desc, "groups 24 (depthwise)") != NULL,
+                   "describe: %s", desc);
+
+    const int32_t H = 7, W = 13;
+    conv_case c;
+    case_from_spec (&c, &s, H, W, &rng);
+    int8_t *want = alloc_out (&c);
+    scalar_run (&c, want, 0, c.p.out_h);
+    run_every_isa (m, &c, want, check_depthwise_kernel);
+    free (want);
+    case_free (&c);
+    q8_model_free (m);
+  }
 }
 END_TEST
 #endif /* Q8_TEST_HAVE_BUILDER */
@@ -1497,6 +1574,7 @@ q8_test_suite (void)
   tc = tcase_create ("model");
   tcase_add_test (tc, test_op_load);
   tcase_add_test (tc, test_op_plan_run);
+  tcase_add_test (tc, test_op_depthwise_plan);
   suite_add_tcase (s, tc);
 #endif
   return s;

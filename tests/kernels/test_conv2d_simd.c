@@ -11,6 +11,10 @@
  * padding, stride and dilation, the ESPCN layers, extreme weights, inputs,
  * zero points, biases at the accumulator bound, every shift 1..62, clamps
  * and fused tables.  Outputs outside the computed rows must stay untouched.
+ * The depthwise kernels (groups = in_c) get the same sweeps in depthwise
+ * shapes: 1..67 channels, kernels 1x1 to 8x8, every padding, stride and
+ * dilation, channel multipliers above 1 (refused today: they must run on
+ * the scalar kernel) and the channel limit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,13 +65,14 @@ case_free (conv_case *c)
 }
 
 /* Fills c for the geometry already in c->p (sizes, kernel, strides,
- * padding, in_c, out_c; groups = 1). */
+ * padding, in_c, out_c; groups, or 0 for 1). */
 static void
 case_fill (conv_case *c, q8_rng *r, const gen_opts *o)
 {
   q8_conv_params *p = &c->p;
-  p->groups = 1;
-  size_t per_oc = (size_t) p->kh * p->kw * p->in_c;
+  if (p->groups == 0)
+    p->groups = 1;
+  size_t per_oc = (size_t) p->kh * p->kw * (p->in_c / p->groups);
   size_t in_n = (size_t) p->in_h * p->in_w * p->in_c;
   c->w = malloc ((size_t) p->out_c * per_oc);
   c->bias = malloc ((size_t) p->out_c * sizeof (int32_t));
@@ -208,6 +213,8 @@ static int64_t
 ref_acc (const conv_case *c, int32_t oy, int32_t ox, int32_t oc)
 {
   const q8_conv_params *p = &c->p;
+  const int32_t icg = p->in_c / p->groups;
+  const int32_t g = oc / (p->out_c / p->groups);
   int64_t acc = c->bias[oc];
   for (int32_t ky = 0; ky < p->kh; ky++)
     for (int32_t kx = 0; kx < p->kw; kx++) {
@@ -215,10 +222,10 @@ ref_acc (const conv_case *c, int32_t oy, int32_t ox, int32_t oc)
       int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
       if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w)
         continue;
-      for (int32_t i = 0; i < p->in_c; i++)
-        acc += (int64_t) (c->in[((size_t) iy * p->in_w + ix) * p->in_c + i]
-                          - p->in_zp)
-               * c->w[(((size_t) oc * p->kh + ky) * p->kw + kx) * p->in_c + i];
+      for (int32_t i = 0; i < icg; i++)
+        acc += (int64_t) (c->in[((size_t) iy * p->in_w + ix) * p->in_c
+                                + (size_t) g * icg + i] - p->in_zp)
+               * c->w[(((size_t) oc * p->kh + ky) * p->kw + kx) * icg + i];
     }
   return acc;
 }
@@ -274,12 +281,13 @@ check_case (const q8_conv_ukernel *k, conv_case *c, q8_rng *r,
     int32_t ox = (int32_t) (i / (size_t) p->out_c % (size_t) p->out_w);
     int32_t oy = (int32_t) (i / ((size_t) p->out_c * p->out_w));
     ck_abort_msg ("%s: %s case %d (seed %llu): in %dx%dx%d out %dx%dx%d "
-                  "k %dx%d stride %d,%d dil %d,%d pad %d,%d in_zp %d "
-                  "out_zp %d act [%d,%d] lut %s: output (y %d, x %d, c %d) "
-                  "expected %d, got %d; acc %lld mult %d shift %d",
-                  k->name, what, index,
+                  "k %dx%d groups %d stride %d,%d dil %d,%d pad %d,%d "
+                  "in_zp %d out_zp %d act [%d,%d] lut %s: output (y %d, "
+                  "x %d, c %d) expected %d, got %d; acc %lld mult %d "
+                  "shift %d", k->name, what, index,
                   (unsigned long long) q8_test_seed (), p->in_h, p->in_w,
                   p->in_c, p->out_h, p->out_w, p->out_c, p->kh, p->kw,
+                  p->groups,
                   p->stride_h, p->stride_w, p->dilation_h, p->dilation_w,
                   p->pad_top, p->pad_left, p->in_zp, p->out_zp, p->act_min,
                   p->act_max, p->lut ? "yes" : "no", oy, ox, oc, exp[i],
@@ -344,12 +352,28 @@ is_generic (const q8_conv_ukernel *k)
   return k->accepts == NULL || k->accepts (&c.p);
 }
 
-/* Runs n cases from gen on every SIMD kernel of isa; each generic kernel
- * must accept at least min_accepted of them (every kernel, with
- * all_kernels). */
+/* Non-zero if k is a depthwise kernel: it accepts a 3x3 depthwise layer
+ * of 16 channels. */
+static int
+is_depthwise (const q8_conv_ukernel *k)
+{
+  conv_case c;
+  case_geometry (&c, 0, 0, 16, 16, 3, 1, 1);
+  c.p.groups = 16;
+  return k->accepts == NULL || k->accepts (&c.p);
+}
+
+static int
+is_not_depthwise (const q8_conv_ukernel *k)
+{
+  return !is_depthwise (k);
+}
+
+/* Runs n cases from gen on every SIMD kernel of isa; each kernel for
+ * which must () holds has to accept at least min_accepted of them. */
 static void
 sweep_kernels (int isa, const char *what, case_gen gen, int n,
-               int min_accepted, int all_kernels)
+               int min_accepted, int (*must) (const q8_conv_ukernel *k))
 {
   const q8_conv_ukernel *ks[8];
   int nk = simd_kernels (isa, ks, 8);
@@ -368,7 +392,7 @@ sweep_kernels (int isa, const char *what, case_gen gen, int n,
     }
     printf ("test_conv2d_simd: %s: %s: %d of %d shapes accepted, exact\n",
             ks[ki]->name, what, accepted, n);
-    if (!all_kernels && !is_generic (ks[ki]))
+    if (!must (ks[ki]))
       continue;
     ck_assert_msg (accepted >= min_accepted,
                    "%s: %s: only %d of %d shapes accepted", ks[ki]->name,
@@ -379,7 +403,7 @@ sweep_kernels (int isa, const char *what, case_gen gen, int n,
 static void
 sweep (int isa, const char *what, case_gen gen, int n, int min_accepted)
 {
-  sweep_kernels (isa, what, gen, n, min_accepted, 0);
+  sweep_kernels (isa, what, gen, n, min_accepted, is_generic);
 }
 
 /* ---- generators --------------------------------------------------------- */
@@ -546,6 +570,152 @@ gen_specialized (conv_case *c, q8_rng *r, int i, gen_opts *o)
     o->bias_max = 1;
 }
 
+/* ---- depthwise generators (groups = in_c) ------------------------------ */
+
+/* A depthwise geometry: c channels times multiplier mult, a kh x kw
+ * kernel, random strides, dilations and padding on sizes up to smax high
+ * and 4 * smax wide (rows long enough for the kernels' strips of pixels
+ * whose windows lie inside the input, and for the others). */
+static void
+dw_geometry (conv_case *c, q8_rng *r, int32_t ch, int32_t mult, int32_t kh,
+             int32_t kw, int32_t smax)
+{
+  q8_conv_params *p = &c->p;
+  for (;;) {
+    memset (p, 0, sizeof *p);
+    p->in_c = p->groups = ch;
+    p->out_c = ch * mult;
+    p->kh = kh;
+    p->kw = kw;
+    p->in_h = q8_rng_int (r, 1, smax);
+    p->in_w = q8_rng_int (r, 1, 4 * smax);
+    p->stride_h = q8_rng_int (r, 0, 3) == 0 ? 2 : 1;
+    p->stride_w = q8_rng_int (r, 0, 3) == 0 ? 2 : 1;
+    p->dilation_h = q8_rng_int (r, 0, 4) == 0 ? 2 : 1;
+    p->dilation_w = q8_rng_int (r, 0, 4) == 0 ? 2 : 1;
+    p->pad_top = q8_rng_int (r, 0, kh - 1);
+    p->pad_left = q8_rng_int (r, 0, kw - 1);
+    p->out_h = out_size (p->in_h, kh, p->stride_h, p->dilation_h,
+                         p->pad_top, q8_rng_int (r, 0, kh - 1));
+    p->out_w = out_size (p->in_w, kw, p->stride_w, p->dilation_w,
+                         p->pad_left, q8_rng_int (r, 0, kw - 1));
+    if (p->out_h >= 1 && p->out_w >= 1)
+      return;
+  }
+}
+
+/* Channels 1..67 (tails of every vector width and chunk) with kernels
+ * 1x1, 3x3, 5x5 and 7x7, on sizes down to 1x1. */
+static void
+gen_dw_channels (conv_case *c, q8_rng *r, int i, gen_opts *o)
+{
+  static const int32_t ks[] = { 1, 3, 5, 7 };
+  int32_t k = ks[i % 4];
+  dw_geometry (c, r, i / 4 + 1, 1, k, k, 9);
+}
+
+/* Every kernel size 1..5 x 1..5, stride 1..3 and dilation 1..2 with
+ * random padding on tiny images (1x1 up), as gen_borders. */
+static void
+gen_dw_borders (conv_case *c, q8_rng *r, int i, gen_opts *o)
+{
+  q8_conv_params *p = &c->p;
+  for (;;) {
+    int32_t v = i;
+    int32_t kh = v % 5 + 1;
+    v /= 5;
+    int32_t kw = v % 5 + 1;
+    v /= 5;
+    int32_t stride = v % 3 + 1;
+    v /= 3;
+    int32_t dil = v % 2 + 1;
+    dw_geometry (c, r, q8_rng_int (r, 1, 40), 1, kh, kw, 6);
+    p->stride_h = p->stride_w = stride;
+    p->dilation_h = p->dilation_w = dil;
+    int32_t pb = q8_rng_int (r, 0, kh - 1), pr = q8_rng_int (r, 0, kw - 1);
+    p->out_h = out_size (p->in_h, kh, stride, dil, p->pad_top, pb);
+    p->out_w = out_size (p->in_w, kw, stride, dil, p->pad_left, pr);
+    if (p->out_h >= 1 && p->out_w >= 1)
+      return;
+  }
+}
+
+/* Random depthwise shapes: 3x3 and 5x5 mostly, any kernel up to 8x8. */
+static void
+gen_dw_random (conv_case *c, q8_rng *r, int i, gen_opts *o)
+{
+  int32_t kh, kw;
+  switch (i % 4) {
+  case 0: kh = kw = 3; break;
+  case 1: kh = kw = 5; break;
+  default:
+    kh = q8_rng_int (r, 1, 8);
+    kw = q8_rng_int (r, 1, 8);
+    break;
+  }
+  dw_geometry (c, r, q8_rng_int (r, 1, 67), 1, kh, kw, 14);
+  o->w_mode = q8_rng_int (r, 0, 9) == 0 ? 2 : 0;
+}
+
+/* Channel multipliers 2..4 (out_c = in_c * multiplier). */
+static void
+gen_dw_multiplier (conv_case *c, q8_rng *r, int i, gen_opts *o)
+{
+  dw_geometry (c, r, q8_rng_int (r, 1, 40), 2 + i % 3, 3, 3, 7);
+}
+
+/* Extreme weights (all +-127, all 127, sparse), inputs (-128/127 only,
+ * all -128, all 127), zero points and biases at the accumulator bound,
+ * every shift. */
+static void
+gen_dw_extremes (conv_case *c, q8_rng *r, int i, gen_opts *o)
+{
+  int32_t k = i % 2 ? 5 : 3;
+  dw_geometry (c, r, q8_rng_int (r, 1, 67), 1, k, k, 7);
+  o->w_mode = 1 + i % 3;
+  o->x_mode = 1 + i / 3 % 3;
+  o->bias_max = i / 9 % 2;
+  o->m_mode = i / 18 % 2;
+}
+
+/* Every shift 1..62 shared by all channels: both requantization forms of
+ * the AVX kernels (short for 33..54) and their boundaries. */
+static void
+gen_dw_shifts (conv_case *c, q8_rng *r, int i, gen_opts *o)
+{
+  dw_geometry (c, r, q8_rng_int (r, 1, 67), 1, 3, 3, 6);
+  o->m_mode = 2;
+  o->fixed_shift = i % 62 + 1;
+  o->lut = q8_rng_int (r, 0, 1);
+}
+
+/* Clamps and tables on every output. */
+static void
+gen_dw_clamp_lut (conv_case *c, q8_rng *r, int i, gen_opts *o)
+{
+  int32_t k = i % 2 ? 5 : 3;
+  dw_geometry (c, r, q8_rng_int (r, 1, 67), 1, k, k, 8);
+  o->lut = i / 2 % 2;
+  o->act = 1;
+}
+
+/* Wide rows and many channels, up to the kernels' channel limit and one
+ * past it (refused), and the largest kernels (8x8 = 64 taps; 9x9 is
+ * refused). */
+static void
+gen_dw_large (conv_case *c, q8_rng *r, int i, gen_opts *o)
+{
+  static const int32_t shapes[][4] = {
+    /* h, w, c, k */
+    { 3, 90, 64, 3 }, { 4, 50, 64, 5 }, { 2, 33, 256, 3 },
+    { 2, 5, 2048, 3 }, { 2, 4, 2049, 3 }, { 9, 17, 24, 8 },
+    { 10, 12, 19, 9 }, { 5, 40, 130, 7 },
+  };
+  const int32_t *s = shapes[i % 8];
+  case_geometry (c, s[0], s[1], s[2], s[2], s[3], 1 + i / 8 % 2, s[3] / 2);
+  c->p.groups = s[2];
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 START_TEST (test_random_shapes)
@@ -592,13 +762,108 @@ END_TEST
 
 START_TEST (test_specialized)
 {
-  sweep_kernels (_i, "specialized", gen_specialized, 600, 100, 1);
+  sweep_kernels (_i, "specialized", gen_specialized, 600, 100,
+                 is_not_depthwise);
 }
 END_TEST
 
 START_TEST (test_large_spans)
 {
   sweep (_i, "large", gen_large, 16, 8);
+}
+END_TEST
+
+static void
+sweep_dw (int isa, const char *what, case_gen gen, int n, int min_accepted)
+{
+  sweep_kernels (isa, what, gen, n, min_accepted, is_depthwise);
+}
+
+START_TEST (test_dw_channels)
+{
+  sweep_dw (_i, "dw channels", gen_dw_channels, 67 * 4, 67 * 4);
+}
+END_TEST
+
+START_TEST (test_dw_borders)
+{
+  sweep_dw (_i, "dw borders", gen_dw_borders, 5 * 5 * 3 * 2 * 2,
+            5 * 5 * 3 * 2 * 2);
+}
+END_TEST
+
+START_TEST (test_dw_random)
+{
+  sweep_dw (_i, "dw random", gen_dw_random, 300, 300);
+}
+END_TEST
+
+START_TEST (test_dw_extremes)
+{
+  sweep_dw (_i, "dw extremes", gen_dw_extremes, 72, 72);
+}
+END_TEST
+
+START_TEST (test_dw_shifts)
+{
+  sweep_dw (_i, "dw shifts", gen_dw_shifts, 62 * 2, 62 * 2);
+}
+END_TEST
+
+START_TEST (test_dw_clamp_lut)
+{
+  sweep_dw (_i, "dw clamp+lut", gen_dw_clamp_lut, 80, 80);
+}
+END_TEST
+
+START_TEST (test_dw_large)
+{
+  /* 6 of each 8 shapes are within the limits. */
+  sweep_dw (_i, "dw large", gen_dw_large, 16, 12);
+}
+END_TEST
+
+/* Multipliers above 1: whichever kernel accepts is exact, and on every
+ * path the table hands such a layer to a kernel that takes it. */
+START_TEST (test_dw_multiplier)
+{
+  sweep_kernels (_i, "dw multiplier", gen_dw_multiplier, 60, 0,
+                 is_depthwise);
+  const q8_kernel_table *t = q8__kernels_for ((q8_isa) _i);
+  if (t == NULL)
+    return;
+  conv_case c;
+  case_geometry (&c, 0, 0, 8, 16, 3, 1, 1);
+  c.p.groups = 8;
+  const q8_conv_ukernel *k = q8__conv_select (t, &c.p);
+  ck_assert_ptr_nonnull (k);
+  ck_assert_msg (strstr (k->name, "dwconv") == NULL,
+                 "%s took a depthwise layer of multiplier 2", k->name);
+}
+END_TEST
+
+/* Every SIMD path of this CPU has a depthwise kernel, and the table puts
+ * it before the generic one for depthwise layers. */
+START_TEST (test_dw_selected)
+{
+  const q8_kernel_table *t = q8__kernels_for ((q8_isa) _i);
+  if (t == NULL || _i == Q8_ISA_SCALAR)
+    return;
+  static const int32_t chans[] = { 1, 8, 16, 64, 67, 2048 };
+  for (size_t i = 0; i < sizeof chans / sizeof chans[0]; i++)
+    for (int32_t k = 1; k <= 7; k += 2) {
+      conv_case c;
+      case_geometry (&c, 0, 0, chans[i], chans[i], k, 1, k / 2);
+      c.p.groups = chans[i];
+      const q8_conv_ukernel *uk = q8__conv_select (t, &c.p);
+      /* One channel with groups = 1 is a plain convolution, which the
+       * AVX-512 table gives to its few-channel kernel first. */
+      if (chans[i] == 1 && strstr (uk->name, "dwconv") == NULL)
+        continue;
+      ck_assert_msg (strstr (uk->name, "dwconv") != NULL,
+                     "%s: %d channels %dx%d: %s selected",
+                     q8_isa_name ((q8_isa) _i), chans[i], k, k, uk->name);
+    }
 }
 END_TEST
 
@@ -617,6 +882,15 @@ q8_test_suite (void)
   tcase_add_loop_test (tc, test_clamp_lut, 0, Q8_ISA_COUNT);
   tcase_add_loop_test (tc, test_large_spans, 0, Q8_ISA_COUNT);
   tcase_add_loop_test (tc, test_specialized, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_dw_channels, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_dw_borders, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_dw_random, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_dw_extremes, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_dw_shifts, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_dw_clamp_lut, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_dw_large, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_dw_multiplier, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_dw_selected, 0, Q8_ISA_COUNT);
   suite_add_tcase (s, tc);
   return s;
 }
