@@ -551,6 +551,15 @@ q8_isa q8_isa_active (void);
  * q8_plan_create (). */
 q8_status q8_set_isa_limit (q8_isa isa);
 
+/* Measures one core's int8 multiply-accumulate peak for an ISA path, in
+ * GMAC/s: the widest multiply-accumulate instruction its kernels are built
+ * on, back to back on independent registers, about 20 ms of thread CPU
+ * time, best of three (so preemption does not lower it).  *what (may be
+ * NULL) describes the loop.  0 where there is no such loop (scalar, ARM:
+ * the benchmarks then state an assumed peak) or the CPU lacks the path.
+ * For benchmarks that report a percentage of peak; not for hot paths. */
+double q8_isa_measure_peak (q8_isa isa, const char **what);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

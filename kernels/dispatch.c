@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -436,6 +437,48 @@ q8_set_isa_limit (q8_isa isa)
     return Q8_EUNSUPPORTED;
   isa_limit = isa;
   return Q8_OK;
+}
+
+/* Thread CPU time in seconds: a preempted loop does not look slower. */
+static double
+thread_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+double
+q8_isa_measure_peak (q8_isa isa, const char **what)
+{
+  const char *dummy;
+  if (what == NULL)
+    what = &dummy;
+  *what = "not supported by this CPU";
+  if (!q8_isa_supported (isa))
+    return 0;
+  /* Calibrate to about 20 ms, then the best of three such loops. */
+  uint64_t iters = 1000;
+  double t = 0;
+  while (iters < ((uint64_t) 1 << 40)) {
+    double t0 = thread_seconds ();
+    if (q8__peak_loop (isa, iters, what) == 0)
+      return 0;
+    t = thread_seconds () - t0;
+    if (t > 0.002)
+      break;
+    iters *= 4;
+  }
+  iters = (uint64_t) ((double) iters * 0.02 / (t > 0 ? t : 0.002)) + 1;
+  double best = 0;
+  for (int rep = 0; rep < 3; rep++) {
+    double t0 = thread_seconds ();
+    uint64_t macs = q8__peak_loop (isa, iters, what);
+    double dt = thread_seconds () - t0;
+    if (dt > 0 && (double) macs / dt * 1e-9 > best)
+      best = (double) macs / dt * 1e-9;
+  }
+  return best;
 }
 
 const q8_kernel_table *

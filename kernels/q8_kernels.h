@@ -237,6 +237,12 @@ const q8_kernel_table *q8__kernels (void);
  * and benchmarks use it to walk every path. */
 const q8_kernel_table *q8__kernels_for (q8_isa isa);
 
+/* Runs iters iterations of 16 independent multiply-accumulate
+ * instructions of isa's widest kind (kernels/q8_peak.c) and returns the
+ * MACs they did, or 0 where there is no such loop; *what describes it.
+ * Only for a path the CPU supports. */
+uint64_t q8__peak_loop (q8_isa isa, uint64_t iters, const char **what);
+
 /* First convolution kernel of table t that accepts p. */
 const q8_conv_ukernel *q8__conv_select (const q8_kernel_table *t,
                                         const q8_conv_params *p);

@@ -7,11 +7,11 @@
  * "dwC-K" for a depthwise layer of C channels (groups = C), e.g. dw64-3.
  * For each
  * ISA this machine has (or only -i ISA), shape and thread count it prints
- * the median time of REPS runs, GMAC/s and the percentage of the int8 peak
- * the program measures first: on x86 a tight loop of independent 512-bit
- * vpdpbusd (64 multiply-accumulates each) when the CPU has AVX-512 VNNI,
- * else of 256-bit vpmaddwd (16 each); the avxvnni path against a loop of
- * its own 256-bit vpdpbusd (32 each); elsewhere no peak is printed.
+ * the median time of REPS runs, GMAC/s and the percentage of the path's
+ * int8 peak, measured first by q8_isa_measure_peak (): on x86 a tight loop
+ * of the instruction the path is built on (512-bit vpdpbusd, 64
+ * multiply-accumulates each, for avx512vnni; 256-bit vpdpbusd, 32, for
+ * avxvnni; 256-bit vpmaddwd, 16, for avx2); elsewhere no peak is printed.
  * Inputs rotate through buffers larger than the L2 cache, as successive
  * video frames would.  Timings, not tests: nothing here asserts.
  */
@@ -35,86 +35,6 @@ now_s (void)
   return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
 }
 
-/* The peak in GMAC/s of one core for the instruction loop kind (0: the
- * machine's best of 512-bit vpdpbusd and 256-bit vpmaddwd, 1: 256-bit
- * VEX vpdpbusd of AVX-VNNI) and how it was measured. */
-static double
-measure_peak (int kind, const char **how)
-{
-#if defined(__x86_64__)
-  long n = 50000000;
-  int vnni = kind == 0 && q8_isa_supported (Q8_ISA_AVX512VNNI);
-  int macs = kind == 1 ? 32 : vnni ? 64 : 16;
-  double best = 0;
-  for (int rep = 0; rep < 3; rep++) {
-    long it = n;
-    double t = now_s ();
-    /* Independent accumulators (12 ymm, 16 zmm) cover the latency. */
-    if (kind == 1)
-      __asm__ volatile (
-        "1:\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm4\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm5\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm6\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm7\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm8\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm9\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm10\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm11\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm12\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm13\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm14\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm15\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm4\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm5\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm6\n"
-        "%{vex%} vpdpbusd %%ymm1, %%ymm2, %%ymm7\n"
-        "dec %0\n jnz 1b\n"
-        : "+r"(it) : : "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-          "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
-    else if (vnni)
-      __asm__ volatile (
-        "1:\n"
-        "vpdpbusd %%zmm1, %%zmm2, %%zmm4\n vpdpbusd %%zmm1, %%zmm2, %%zmm5\n"
-        "vpdpbusd %%zmm1, %%zmm2, %%zmm6\n vpdpbusd %%zmm1, %%zmm2, %%zmm7\n"
-        "vpdpbusd %%zmm1, %%zmm2, %%zmm8\n vpdpbusd %%zmm1, %%zmm2, %%zmm9\n"
-        "vpdpbusd %%zmm1, %%zmm2, %%zmm10\n vpdpbusd %%zmm1, %%zmm2, %%zmm11\n"
-        "vpdpbusd %%zmm1, %%zmm2, %%zmm12\n vpdpbusd %%zmm1, %%zmm2, %%zmm13\n"
-        "vpdpbusd %%zmm1, %%zmm2, %%zmm14\n vpdpbusd %%zmm1, %%zmm2, %%zmm15\n"
-        "vpdpbusd %%zmm1, %%zmm2, %%zmm16\n vpdpbusd %%zmm1, %%zmm2, %%zmm17\n"
-        "vpdpbusd %%zmm1, %%zmm2, %%zmm18\n vpdpbusd %%zmm1, %%zmm2, %%zmm19\n"
-        "dec %0\n jnz 1b\n"
-        : "+r"(it) : : "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-          "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
-    else
-      __asm__ volatile (
-        "1:\n"
-        "vpmaddwd %%ymm1, %%ymm2, %%ymm4\n vpmaddwd %%ymm1, %%ymm2, %%ymm5\n"
-        "vpmaddwd %%ymm1, %%ymm2, %%ymm6\n vpmaddwd %%ymm1, %%ymm2, %%ymm7\n"
-        "vpmaddwd %%ymm1, %%ymm2, %%ymm8\n vpmaddwd %%ymm1, %%ymm2, %%ymm9\n"
-        "vpmaddwd %%ymm1, %%ymm2, %%ymm10\n vpmaddwd %%ymm1, %%ymm2, %%ymm11\n"
-        "vpmaddwd %%ymm1, %%ymm2, %%ymm12\n vpmaddwd %%ymm1, %%ymm2, %%ymm13\n"
-        "vpmaddwd %%ymm1, %%ymm2, %%ymm14\n vpmaddwd %%ymm1, %%ymm2, %%ymm15\n"
-        "vpmaddwd %%ymm1, %%ymm2, %%ymm4\n vpmaddwd %%ymm1, %%ymm2, %%ymm5\n"
-        "vpmaddwd %%ymm1, %%ymm2, %%ymm6\n vpmaddwd %%ymm1, %%ymm2, %%ymm7\n"
-        "dec %0\n jnz 1b\n"
-        : "+r"(it) : : "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
-          "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory");
-    t = now_s () - t;
-    double g = (double) n * 16 * macs / t * 1e-9;
-    if (g > best)
-      best = g;
-  }
-  *how = kind == 1 ? "256-bit vpdpbusd loop, 32 MAC/instr"
-         : vnni ? "512-bit vpdpbusd loop, 64 MAC/instr"
-                : "256-bit vpmaddwd loop, 16 MAC/instr";
-  return best;
-#else
-  (void) kind;
-  *how = "not measured on this architecture";
-  return 0;
-#endif
-}
 
 typedef struct {
   const q8_conv_ukernel *uk;
@@ -300,23 +220,16 @@ main (int argc, char **argv)
     n_shapes = 3;
   }
 
-  const char *how;
-  double peak = measure_peak (0, &how);
-  if (peak > 0)
-    printf ("peak: %.1f GMAC/s per core (%s)\n", peak, how);
-  /* The AVX-VNNI path is held to its own, half-width instruction. */
-  double peak_avxvnni = 0;
-  if (q8_isa_supported (Q8_ISA_AVXVNNI)
-      && (only < 0 || only == Q8_ISA_AVXVNNI)) {
-    peak_avxvnni = measure_peak (1, &how);
-    printf ("peak avxvnni: %.1f GMAC/s per core (%s)\n", peak_avxvnni, how);
-  }
   for (int isa = 0; isa < Q8_ISA_COUNT; isa++) {
     if ((only >= 0 && isa != only) || !q8_isa_supported ((q8_isa) isa))
       continue;
+    const char *how;
+    double peak = q8_isa_measure_peak ((q8_isa) isa, &how);
+    if (peak > 0)
+      printf ("peak %s: %.1f GMAC/s per core (%s)\n",
+              q8_isa_name ((q8_isa) isa), peak, how);
     for (int s = 0; s < n_shapes; s++)
-      bench_one ((q8_isa) isa, &shapes[s], h, w, threads, reps,
-                 isa == Q8_ISA_AVXVNNI ? peak_avxvnni : peak);
+      bench_one ((q8_isa) isa, &shapes[s], h, w, threads, reps, peak);
   }
   return 0;
 }
