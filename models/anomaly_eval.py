@@ -139,10 +139,14 @@ class Fp32:
         import torch
         import train_anomaly
         torch.set_num_threads(1)
+        state = torch.load(pt)
         m = train_anomaly.Trainer(len(__import__("anomaly_data")
-                                      .surfaces("train")))
+                                      .surfaces("train")),
+                                  taps=16 + state["features.tap2.weight"]
+                                  .shape[0]
+                                  if "features.tap2.weight" in state else 0)
         # Only the features are needed; heads added later may be absent.
-        m.load_state_dict(torch.load(pt), strict=False)
+        m.load_state_dict(state, strict=False)
         self.net = m.features.eval()
         self.torch = torch
 
@@ -154,6 +158,15 @@ class Fp32:
                 f = self.net(self.torch.from_numpy(x)).numpy()
                 out.append(f.transpose(0, 2, 3, 1).astype(np.float64))
         return np.concatenate(out)
+
+
+def q8_output_scale(tool, q8):
+    """The scale of the .q8's output 0 (q8 info)."""
+    import re
+    out = subprocess.run([tool, "info", q8], check=True, capture_output=True,
+                         text=True).stdout
+    return float(re.search(r"^\s*0\s+'[^']*'\s+s8\s+\d+ channels\s+scale "
+                           r"([0-9.eE+-]+)", out, re.M).group(1))
 
 
 def link_dir(paths, d):
@@ -221,6 +234,11 @@ def main():
 
     index = json.load(open(os.path.join(args.bench, "index.json")))
     fp32 = Fp32(args.pt) if args.pt else None
+    # The FP32 path uses the variance floor of core/anomaly.c, the
+    # variance of rounding to the int8 feature grid (a channel that is
+    # constant on a surface would otherwise score any change as ~1e12).
+    floor = (q8_output_scale(args.q8_tool, args.q8) ** 2 / 12 if args.q8
+             else 1e-12)
     results = {}
     picture_rows = []
     by_surface = {}
@@ -243,7 +261,7 @@ def main():
         r = {}
         if fp32 is not None:
             tf = fp32.features(teach_paths)
-            mean, var, thr = teach(tf)
+            mean, var, thr = teach(tf, floor=floor)
             sc, maps = [], []
             for f in fp32.features(test_paths):
                 m, s = score(mean, var, f)

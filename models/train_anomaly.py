@@ -29,9 +29,21 @@ The decoder and classifier are dropped at export.
        conv 1x1    64->32 (linear)  32x32 -> nearest x2: coarse features
   concat (fine, coarse)             64x64x64
 
-About 266 M multiply-accumulates per frame.  Input (1, 1, 256, 256) luma
-in [0, 1] (BT.601 Y / 255), output (1, 64, 64, 64).  Deterministic for a
-given seed and thread count.
+TAPS (--taps, the shipped default since the thin-line work): the stem's
+first two layers, which see 3x3 and 7x7 px, are also kept in the output:
+  first layer (ReLU)  -> max pool 4x4 -> conv 1x1 16->16   64x64
+  second layer (ReLU) -> max pool 2x2 -> conv 1x1 32->25   64x64
+The maximum over a cell keeps a 1-2 px line that an average (or the
+deeper layers' 17 px view) dilutes.  The taps are not trained: they are
+added after training, each 1x1 convolution a per-channel scale and
+offset that gives its channel zero mean and unit spread over training
+crops (channels of the second layer that never fire are dropped: 7 of
+the shipped network's 32).  Output then (1, 64 + 16 + 25 = 105, 64, 64).
+
+About 266 M multiply-accumulates per frame (taps: +3.4 M).  Input
+(1, 1, 256, 256) luma in [0, 1] (BT.601 Y / 255), output (1, 64, 64, 64),
+or 105 channels with the taps.  Deterministic for a given seed and thread
+count.
 """
 import argparse
 import os
@@ -51,7 +63,7 @@ FEATURES = 64
 
 
 class Features(nn.Module):
-    def __init__(self):
+    def __init__(self, taps=0):
         super().__init__()
         self.stem = nn.Sequential(
             nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
@@ -62,19 +74,35 @@ class Features(nn.Module):
             nn.Conv2d(48, 64, 3, stride=2, padding=1), nn.ReLU(),
             nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
             nn.Conv2d(64, FEATURES // 2, 1))
+        self.taps = taps
+        if taps:
+            # Early taps (see TAPS): the 4x4-cell maximum of the first
+            # layer and the 2x2-cell maximum of the second, each scaled and
+            # centred per channel by a 1x1 convolution (set by equalize()).
+            self.tap1 = nn.Conv2d(16, 16, 1)
+            self.tap2 = nn.Conv2d(32, taps - 16, 1)
 
     def forward(self, x):
-        h = self.stem(x)
+        if not self.taps:
+            h = self.stem(x)
+        else:
+            l1 = self.stem[1](self.stem[0](x))
+            l2 = self.stem[3](self.stem[2](l1))
+            h = self.stem[5](self.stem[4](l2))
         c = F.interpolate(self.coarse(h), scale_factor=2, mode="nearest")
-        return torch.cat([self.fine(h), c], dim=1)
+        out = [self.fine(h), c]
+        if self.taps:
+            out += [self.tap1(F.max_pool2d(l1, 4)),
+                    self.tap2(F.max_pool2d(l2, 2))]
+        return torch.cat(out, dim=1)
 
 
 class Trainer(nn.Module):
     """Features plus the two training heads."""
 
-    def __init__(self, n_classes):
+    def __init__(self, n_classes, taps=0):
         super().__init__()
-        self.features = Features()
+        self.features = Features(taps)
         self.classify = nn.Linear(FEATURES, n_classes)
         # The same question at every cell: which surface is this?
         self.classify_cell = nn.Conv2d(FEATURES, n_classes, 1)
@@ -110,6 +138,50 @@ def equalize(features, rng, n=48):
     return std
 
 
+def equalize_taps(features, rng, n=48):
+    """Sets the taps' 1x1 convolutions: each tap channel gets zero mean and
+    unit standard deviation over n training crops, as equalize() does for
+    the trained channels; channels of the second layer that never fire on
+    them (spread below 1e-3 of the largest) are left out."""
+    p, _ = anomaly_data.random_patches("train", n, INPUT, rng, augment=False)
+    x = torch.from_numpy(p.astype(np.float32) / 255.0)[:, None]
+    with torch.no_grad():
+        features.tap1 = nn.Conv2d(16, 16, 1)
+        features.tap2 = nn.Conv2d(32, 32, 1)
+        for conv in (features.tap1, features.tap2):
+            conv.weight.zero_()
+            conv.bias.zero_()
+            conv.weight[:, :, 0, 0] = torch.eye(conv.weight.shape[0])
+        f = features(x)[:, FEATURES:]
+        mean = f.mean(dim=(0, 2, 3))
+        std = f.std(dim=(0, 2, 3))
+        w1 = torch.diag(1 / std[:16])
+        live = torch.nonzero(std[16:] > 1e-3 * std[16:].max())[:, 0]
+        w2 = torch.diag(1 / std[16:])[live]
+        features.tap1.weight[:, :, 0, 0] = w1
+        features.tap1.bias.copy_(-mean[:16] / std[:16])
+        features.tap2 = nn.Conv2d(32, live.numel(), 1)
+        features.tap2.weight.copy_(w2[:, :, None, None])
+        features.tap2.bias.copy_(-(mean[16:] / std[16:])[live])
+    return 16 + live.numel()
+
+
+def add_taps(model, args, state=None):
+    """With --taps: the trained stem's early taps join the features (kept
+    from state if it has them, else equalized anew)."""
+    if not args.taps:
+        return
+    f = model.features
+    f.taps = 48
+    if state is not None and "features.tap2.weight" in state:
+        f.taps = 16 + state["features.tap2.weight"].shape[0]
+        f.tap1 = nn.Conv2d(16, 16, 1)
+        f.tap2 = nn.Conv2d(32, f.taps - 16, 1)
+        model.load_state_dict(state, strict=False)
+    else:
+        f.taps = equalize_taps(f, np.random.default_rng(args.seed + 2))
+
+
 def export(model, path):
     model.eval()
     torch.onnx.export(
@@ -135,6 +207,9 @@ def main():
                     "equalize())")
     ap.add_argument("--export-only", metavar="PT",
                     help="skip training: export this state")
+    ap.add_argument("--taps", action="store_true",
+                    help="add the early taps (TAPS in the docstring) at "
+                    "export: 112 output channels")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()
 
@@ -144,11 +219,13 @@ def main():
     names = anomaly_data.surfaces("train")
     model = Trainer(len(names))
     if args.export_only:
-        model.load_state_dict(torch.load(args.export_only), strict=False)
+        state = torch.load(args.export_only)
+        model.load_state_dict(state, strict=False)
         if args.equalize:
             equalize(model.features, np.random.default_rng(args.seed + 1))
-            if args.pt:
-                torch.save(model.state_dict(), args.pt)
+        add_taps(model, args, state)
+        if args.pt:
+            torch.save(model.state_dict(), args.pt)
         export(model.features, args.output)
         return
 
@@ -188,6 +265,7 @@ def main():
                   flush=True)
     if args.equalize:
         equalize(model.features, np.random.default_rng(args.seed + 1))
+    add_taps(model, args)
     if args.pt:
         torch.save(model.state_dict(), args.pt)
     export(model.features, args.output)
