@@ -2,7 +2,9 @@
 # models.sh - the README's speed table: `q8 bench` on every built-in model,
 # on every kernel path this CPU has, 1 and 2 threads, one Markdown row
 # each: median ms per frame (minimum), GMAC/s and the percentage of the
-# path's int8 peak (measured by q8 bench on x86, assumed elsewhere).
+# path's int8 peak (measured by q8 bench on x86, assumed elsewhere; none
+# for the scalar reference, whose assumed 1 MAC per cycle at the nominal
+# clock says little).
 # ESPCN at 640x360 and 1280x720, the anomaly features at 256x256 and
 # 512x512; the scalar reference only at the smaller size on 1 thread (it
 # takes seconds per frame).
@@ -40,7 +42,7 @@ model, size, isa, t, path = sys.argv[1:]
 r = json.load(open(path))
 if r["isa"] != isa:  # q8 bench fell back to another path
     sys.exit(0)
-pk = r["peak_percent"]
+pk = r["peak_percent"] if isa != "scalar" else None
 print("| `%s` | %s | %s | %s | %.2f (%.2f) | %.1f | %s |" % (
     model, size, isa, t, r["ms"]["median"], r["ms"]["min"], r["gmacs_per_s"],
     "%.0f %%" % pk if pk is not None else "-"))
