@@ -1,10 +1,14 @@
 #!/bin/sh
 # Reproduces the shipped ESPCN models (models/README.md): trains x2, x3, x4
-# in FP32 (1 thread each, fixed seeds), exports ONNX, converts to int8 with
+# in FP32 (1 thread each, fixed seeds; a 3-layer base, then grown by one
+# layer), exports ONNX, converts to int8 with
 # q8 convert, fine-tunes with quantization-aware training, and prints the
 # PSNR tables.  Then trains the four small ESPCN variants (tanh/ReLU, with
-# and without BatchNorm) that check q8 convert.  Not run by CI; about an
-# hour on a 2-core machine.
+# and without BatchNorm) that check q8 convert.  Not run by CI.  Training
+# on the shared 2-core machine, two at a time: base x3 || x2 about 20 min,
+# base x4 about 10 min, grown x3 (34 min) || grown x2 then x4 (14 min
+# each), so about 65 min; QAT and the converter variants take another
+# hour or so.
 #
 #   models/make_espcn.sh [BUILDDIR]        (default: build)
 #
@@ -20,16 +24,26 @@ out=$src/models
 tmp=${TMPDIR:-/tmp}/q8-espcn
 mkdir -p "$tmp"
 
-train() { # scale steps [extra args]
-  r=$1; steps=$2; shift 2
+train() { # scale steps output [extra args]
+  r=$1; steps=$2; o=$3; shift 3
   nice -n 15 $py "$src/models/train_espcn.py" --scale "$r" --skip \
-    --act relu --steps "$steps" -o "$out/espcn_x$r.onnx" "$@" \
-    > "$tmp/train_x$r.log" 2>&1
+    --act relu --steps "$steps" -o "$o" "$@" \
+    > "${o%.onnx}.log" 2>&1
 }
-# x3 and x2 from scratch, two at a time; x4 starts from x3's first two
-# layers.
-train 3 12000 & train 2 10000 & wait
-train 4 6000 --init "$out/espcn_x3.pt"
+# 1. The 3-layer base: x3 and x2 from scratch, two at a time; x4 starts
+#    from x3's first two layers.  (These are the models shipped before
+#    2026-12-06.)
+train 3 12000 "$tmp/base_x3.onnx" & train 2 10000 "$tmp/base_x2.onnx" & wait
+train 4 6000 "$tmp/base_x4.onnx" --init "$tmp/base_x3.pt"
+# 2. Grown: an extra 3x3 32->32 layer that starts as the identity (so each
+#    starts where its base ended), trained further with L1 loss.
+grow="--mid 1 --loss l1 --lr 5e-4"
+train 3 12000 "$out/espcn_x3.onnx" $grow --eval-every 2000 \
+  --init "$tmp/base_x3.pt" &
+{ train 2 5000 "$out/espcn_x2.onnx" $grow --init "$tmp/base_x2.pt"
+  train 4 5000 "$out/espcn_x4.onnx" $grow --init "$tmp/base_x4.pt"; } &
+wait
+mv "$out"/espcn_x?.log "$tmp"/
 
 for r in 2 3 4; do
   $py "$src/models/sr_eval.py" calib --scale $r -n 200 -o "$tmp/calib_x$r"
@@ -38,12 +52,12 @@ for r in 2 3 4; do
     --calib "$tmp/calib_x$r" --name "espcn-x$r" | tee "$tmp/convert_x$r.txt"
   "$q8" compare "$out/espcn_x$r.onnx" "$out/espcn_x$r.q8" \
     --data "$tmp/held_x$r" | tee "$tmp/compare_x$r.txt"
-  nice -n 15 $py "$src/models/qat_espcn.py" --scale $r --act relu \
+  nice -n 15 $py "$src/models/qat_espcn.py" --scale $r --act relu --mid 1 \
     --pt "$out/espcn_x$r.pt" -o "$tmp/espcn_x${r}_qat.onnx" \
     > "$tmp/qat_x$r.log" 2>&1
   "$q8" convert "$tmp/espcn_x${r}_qat.onnx" -o "$tmp/espcn_x${r}_qat.q8" \
     --calib "$tmp/calib_x$r" --name "espcn-x$r-qat" -q
-  $py "$src/models/sr_eval.py" psnr --scale $r --skip --act relu \
+  $py "$src/models/sr_eval.py" psnr --scale $r --skip --act relu --mid 1 \
     --pt "$out/espcn_x$r.pt" --q8 "ptq=$out/espcn_x$r.q8" \
     --q8 "qat=$tmp/espcn_x${r}_qat.q8" --q8-tool "$q8" \
     | tee "$tmp/psnr_x$r.txt"

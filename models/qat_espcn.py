@@ -93,33 +93,35 @@ class QConv(nn.Module):
 
 
 class QESPCN(nn.Module):
-    """ESPCN with --skip (the shipped architecture), every tensor
-    fake-quantized where q8 quantizes it.  q8 fuses ReLU into the
-    convolution's clamp, so a ReLU network has one grid per layer; tanh is a
-    lookup table between two grids."""
+    """ESPCN with --skip (the shipped architecture, any --width/--mid),
+    every tensor fake-quantized where q8 quantizes it.  q8 fuses ReLU into
+    the convolution's clamp, so a ReLU network has one grid per layer; tanh
+    is a lookup table between two grids."""
 
     def __init__(self, fp32):
         super().__init__()
         b = fp32.body
         self.r = fp32.r
         self.relu = isinstance(b[1], nn.ReLU)
-        self.c1, self.c2, self.c3 = QConv(b[0]), QConv(b[2]), QConv(b[4])
-        self.shuffle = b[5]
+        convs = [m for m in b if isinstance(m, nn.Conv2d)]
+        self.convs = nn.ModuleList(QConv(c) for c in convs)
+        self.shuffle = b[len(b) - 1]
         self.q_in = ActFQ(fixed=(PIXEL_SCALE, PIXEL_ZP))
-        self.q_c1, self.q_t1 = ActFQ(), ActFQ()
-        self.q_c2, self.q_t2 = ActFQ(), ActFQ()
-        self.q_c3, self.q_up = ActFQ(), ActFQ()
+        n = len(convs) - 1  # hidden layers
+        self.q_c = nn.ModuleList(ActFQ() for _ in range(n + 1))
+        self.q_t = nn.ModuleList(ActFQ() for _ in range(n))
+        self.q_up = ActFQ()
         self.q_out = ActFQ(fixed=(PIXEL_SCALE, PIXEL_ZP))
 
     def forward(self, x):
         x = self.q_in(x)
-        if self.relu:
-            t = self.q_t1(torch.relu(self.c1(x)))
-            t = self.q_t2(torch.relu(self.c2(t)))
-        else:
-            t = self.q_t1(torch.tanh(self.q_c1(self.c1(x))))
-            t = self.q_t2(torch.tanh(self.q_c2(self.c2(t))))
-        y = self.shuffle(self.q_c3(self.c3(t)))
+        t = x
+        for i, c in enumerate(self.convs[:-1]):
+            if self.relu:
+                t = self.q_t[i](torch.relu(c(t)))
+            else:
+                t = self.q_t[i](torch.tanh(self.q_c[i](c(t))))
+        y = self.shuffle(self.q_c[-1](self.convs[-1](t)))
         up = self.q_up(nn.functional.interpolate(
             x, scale_factor=self.r, mode="bilinear", align_corners=False))
         return self.q_out(y + up)
@@ -130,6 +132,8 @@ def main():
     ap.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
     ap.add_argument("--pt", required=True, help="FP32 state (--skip)")
     ap.add_argument("--act", default="relu", choices=("tanh", "relu"))
+    ap.add_argument("--width", default="64,32")
+    ap.add_argument("--mid", type=int, default=0)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--patch", type=int, default=32)
@@ -147,7 +151,8 @@ def main():
     data = pairs(sr_data.train_images(), r)
     val = sr_data.val_images()
 
-    fp32 = ESPCN(r, args.act, False, True)
+    fp32 = ESPCN(r, args.act, False, True,
+                 tuple(int(v) for v in args.width.split(",")), args.mid)
     fp32.load_state_dict(torch.load(args.pt))
     model = QESPCN(fp32)
     # Ranges first: a few batches with frozen weights.
@@ -183,7 +188,7 @@ def main():
                 step, loss.item(), val_psnr(), time.time() - t0), flush=True)
 
     model.eval()
-    for q in (model.c1, model.c2, model.c3):
+    for q in model.convs:
         q.frozen = weight_scale(q.conv.weight)
     torch.onnx.export(
         model, torch.zeros(1, 1, 64, 64), args.output, opset_version=13,

@@ -34,6 +34,12 @@ TRAIN_GLOBS = [
 ]
 WALLPAPER_SHORT_SIDE = 720
 
+# Optional extra training photos (train_espcn.py --extra darknet):
+# apt-get install darknet ships 7 photos (animals, people, a painting).
+EXTRA_GLOBS = {
+    "darknet": ["/usr/share/darknet/data/*.jpg"],
+}
+
 # Validation photos, never trained on (apt-get install python3-skimage
 # opencv-doc): the classic test images.
 VAL_FILES = [
@@ -72,11 +78,16 @@ def load_y(path):
     return luma(Image.open(path))
 
 
-def train_images():
+def train_images(extra=()):
     paths = sorted({p for g in TRAIN_GLOBS for p in glob.glob(g)})
     if not paths:
         raise SystemExit("no training photos: apt-get install "
                          "mate-backgrounds lxqt-themes scratch")
+    for e in extra:
+        more = sorted({p for g in EXTRA_GLOBS[e] for p in glob.glob(g)})
+        if not more:
+            raise SystemExit("no %s photos: apt-get install %s" % (e, e))
+        paths += more
     out = []
     for p in paths:
         y = load_y(p)

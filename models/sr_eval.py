@@ -9,7 +9,8 @@ validation photos (models/README.md).
                                         as .npy, for q8 compare --data
   sr_eval.py picture --scale 3 --q8 M.q8 -o OUT.png   bicubic | int8 |
                                         original, a crop of a validation photo
-  sr_eval.py psnr --scale 3 --pt M.pt [--act/--bn/--skip as trained]
+  sr_eval.py psnr --scale 3 --pt M.pt [--act/--bn/--skip/--width/--mid
+             as trained]
              --q8 LABEL=M.q8 [--q8 ...] [--q8-tool build/cli/q8]
 """
 import argparse
@@ -48,8 +49,8 @@ def write_npys(arrays, d):
                 a[None, None].astype(np.float32))
 
 
-def load_pt(path, r, act, bn, skip):
-    model = ESPCN(r, act=act, bn=bn, skip=skip)
+def load_pt(path, r, act, bn, skip, width=(64, 32), mid=0):
+    model = ESPCN(r, act=act, bn=bn, skip=skip, width=width, mid=mid)
     model.load_state_dict(torch.load(path))
     model.eval()
     return model
@@ -97,6 +98,8 @@ def main():
     ap.add_argument("--act", default="tanh", choices=("tanh", "relu"))
     ap.add_argument("--bn", action="store_true")
     ap.add_argument("--skip", action="store_true")
+    ap.add_argument("--width", default="64,32")
+    ap.add_argument("--mid", type=int, default=0)
     ap.add_argument("--q8", action="append", default=[],
                     help="LABEL=MODEL.q8 (repeatable)")
     ap.add_argument("--q8-tool", default="build/cli/q8")
@@ -113,8 +116,9 @@ def main():
     if args.what == "picture":
         picture(args)
         return
-    model = (load_pt(args.pt, r, args.act, args.bn, args.skip) if args.pt
-             else None)
+    width = tuple(int(v) for v in args.width.split(","))
+    model = (load_pt(args.pt, r, args.act, args.bn, args.skip, width,
+                     args.mid) if args.pt else None)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, y in sr_data.val_images():

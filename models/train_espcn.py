@@ -22,23 +22,35 @@ import sr_data  # noqa: E402
 
 
 class ESPCN(nn.Module):
-    def __init__(self, r, act="tanh", bn=False, skip=False):
+    """width = (f1, f2) channels of the first two convolutions; mid extra
+    3x3 f2->f2 convolutions (each with its activation) before the last."""
+
+    def __init__(self, r, act="tanh", bn=False, skip=False, width=(64, 32),
+                 mid=0):
         super().__init__()
         self.r = r
         self.skip = skip
+        f1, f2 = width
 
         def a():
             return nn.Tanh() if act == "tanh" else nn.ReLU()
 
-        layers = [nn.Conv2d(1, 64, 5, padding=2)]
+        layers = [nn.Conv2d(1, f1, 5, padding=2)]
         if bn:
-            layers.append(nn.BatchNorm2d(64))
-        layers += [a(), nn.Conv2d(64, 32, 3, padding=1)]
+            layers.append(nn.BatchNorm2d(f1))
+        layers += [a(), nn.Conv2d(f1, f2, 3, padding=1)]
         if bn:
-            layers.append(nn.BatchNorm2d(32))
-        layers += [a(), nn.Conv2d(32, r * r, 3, padding=1),
-                   nn.PixelShuffle(r)]
+            layers.append(nn.BatchNorm2d(f2))
+        layers.append(a())
+        for _ in range(mid):
+            layers += [nn.Conv2d(f2, f2, 3, padding=1), a()]
+        layers += [nn.Conv2d(f2, r * r, 3, padding=1), nn.PixelShuffle(r)]
         self.body = nn.Sequential(*layers)
+
+    def macs(self):
+        """Convolution MACs per low-resolution pixel."""
+        return sum(m.weight.numel() for m in self.body
+                   if isinstance(m, nn.Conv2d))
 
     def forward(self, x):
         y = self.body(x)
@@ -48,6 +60,50 @@ class ESPCN(nn.Module):
             y = y + nn.functional.interpolate(
                 x, scale_factor=self.r, mode="bilinear", align_corners=False)
         return y
+
+
+def load_state(path):
+    """A trained state: a .pt of train_espcn.py or the initializers of an
+    ONNX file it exported (same names)."""
+    if not path.endswith(".onnx"):
+        return torch.load(path)
+    import onnx
+    from onnx import numpy_helper
+    return {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
+            for i in onnx.load(path).graph.initializer}
+
+
+def grow(model, state):
+    """Starts model from a trained state: the first two convolutions, the
+    extra ones the state has, and the last one when its shape matches (the
+    same scale; another scale's last layer is left random).  Extra
+    convolutions the state lacks start as the identity, which is exact
+    after a ReLU (its input is >= 0): a deepened network starts where the
+    trained one ended."""
+    convs = [i for i, m in enumerate(model.body) if isinstance(m, nn.Conv2d)]
+    src = sorted({int(k.split(".")[1]) for k in state
+                  if k.startswith("body.") and k.endswith(".weight")
+                  and state[k].dim() == 4})
+    pairs_ = list(zip(convs[:len(src) - 1], src[:-1]))
+    pairs_.append((convs[-1], src[-1]))
+    own = model.state_dict()
+    done = set()
+    for d, s in pairs_:
+        for p in ("weight", "bias"):
+            a, b = "body.%d.%s" % (d, p), "body.%d.%s" % (s, p)
+            if b in state and own[a].shape == state[b].shape:
+                own[a] = state[b]
+                done.add(d)
+    for d in convs[2:-1]:
+        if d not in done:
+            w = own["body.%d.weight" % d]
+            w.zero_()
+            for c in range(w.shape[0]):
+                w[c, c, w.shape[2] // 2, w.shape[3] // 2] = 1.0
+            own["body.%d.bias" % d].zero_()
+    model.load_state_dict(own)
+    print("init: convolutions %s from the state, %s identity" % (
+        sorted(done), [d for d in convs[2:-1] if d not in done]), flush=True)
 
 
 def pairs(images, r):
@@ -113,12 +169,22 @@ def main():
                     "first two convolutions (q8 convert folds it)")
     ap.add_argument("--skip", action="store_true", help="add a bilinear "
                     "upscale of the input to the output (global residual)")
+    ap.add_argument("--width", default="64,32", help="channels of the "
+                    "first two convolutions, F1,F2")
+    ap.add_argument("--mid", type=int, default=0, help="extra 3x3 F2->F2 "
+                    "convolutions before the last one")
+    ap.add_argument("--loss", default="l2", choices=("l2", "l1"))
+    ap.add_argument("--extra", action="append", default=[],
+                    choices=sorted(sr_data.EXTRA_GLOBS),
+                    help="more training photos (repeatable)")
+    ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--patch", type=int, default=32, help="LR patch side")
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--init", help="a .pt state of another scale: its first "
-                    "two layers start this one (faster convergence)")
+    ap.add_argument("--init", help="a .pt state (or exported .onnx) to start "
+                    "from: another scale's first layers, or this scale's "
+                    "smaller network (see grow())")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--export-only", metavar="PT", help="skip training: "
@@ -133,31 +199,27 @@ def main():
     rng = np.random.default_rng(args.seed)
     r = args.scale
 
+    width = tuple(int(v) for v in args.width.split(","))
     t0 = time.time()
     if args.export_only:
-        model = ESPCN(r, args.act, args.bn, args.skip)
+        model = ESPCN(r, args.act, args.bn, args.skip, width, args.mid)
         model.load_state_dict(torch.load(args.export_only))
         export(model, args.output, args.bn)
         return
-    data = pairs(sr_data.train_images(), r)
+    data = pairs(sr_data.train_images(args.extra), r)
     val = sr_data.val_images()
     print("data: %d photos, %.1f Mpx HR, %.1f s" % (
         len(data), sum(h.size for h, _ in data) / 1e6, time.time() - t0),
         flush=True)
 
-    model = ESPCN(r, args.act, args.bn, args.skip)
+    model = ESPCN(r, args.act, args.bn, args.skip, width, args.mid)
+    print("%d MACs per input pixel" % model.macs(), flush=True)
     if args.init:
-        state = torch.load(args.init)
-        own = model.state_dict()
-        for k, v in state.items():
-            if k in own and own[k].shape == v.shape and not k.startswith(
-                    "body.%d." % (len(model.body) - 2)):
-                own[k] = v
-        model.load_state_dict(own)
+        grow(model, load_state(args.init))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
-    loss_fn = nn.MSELoss()
+    loss_fn = nn.MSELoss() if args.loss == "l2" else nn.L1Loss()
     run = 0.0
     for step in range(1, args.steps + 1):
         x, y = batch(rng, data, r, args.batch, args.patch)
@@ -167,7 +229,7 @@ def main():
         opt.step()
         sched.step()
         run = 0.98 * run + 0.02 * loss.item() if step > 1 else loss.item()
-        if step % 500 == 0 or step == args.steps:
+        if step % args.eval_every == 0 or step == args.steps:
             p, b = evaluate(model, r, val)
             print("step %5d  loss %.6f  val PSNR %.3f dB (bicubic %.3f, "
                   "%+.3f)  %.0f s" % (step, run, p, b, p - b,
