@@ -190,7 +190,7 @@ static const q8_kernel_table table_avx2 = {
   .add = q8_s8_add_requant__avx2,
   .rescale = q8_rescale__avx2,
   .depth_to_space = q8_s8_depth_to_space__scalar,
-  .maxpool = q8_s8_maxpool__scalar,
+  .maxpool = q8_s8_maxpool__avx2,
   .avgpool = q8_s8_avgpool__scalar,
   .resize = q8_s8_resize__avx2,
 };
@@ -234,7 +234,7 @@ static const q8_kernel_table table_avxvnni = {
   .add = q8_s8_add_requant__avx2,
   .rescale = q8_rescale__avx2,
   .depth_to_space = q8_s8_depth_to_space__scalar,
-  .maxpool = q8_s8_maxpool__scalar,
+  .maxpool = q8_s8_maxpool__avx2,
   .avgpool = q8_s8_avgpool__scalar,
   .resize = q8_s8_resize__avx2,
 };
@@ -291,8 +291,8 @@ static const q8_conv_ukernel *const conv_list_avx512vnni[] = {
   &conv_avx512vnni, &conv_scalar
 };
 
-/* Element-wise kernels are the AVX2 ones (every AVX-512 CPU has AVX2);
- * pooling stays scalar until it has SIMD twins. */
+/* Element-wise kernels and max pooling are the AVX2 ones (every AVX-512
+ * CPU has AVX2); average pooling stays scalar. */
 static const q8_kernel_table table_avx512vnni = {
   .isa = Q8_ISA_AVX512VNNI,
   .conv = conv_list_avx512vnni,
@@ -302,7 +302,7 @@ static const q8_kernel_table table_avx512vnni = {
   .add = q8_s8_add_requant__avx2,
   .rescale = q8_rescale__avx2,
   .depth_to_space = q8_s8_depth_to_space__avx512vnni,
-  .maxpool = q8_s8_maxpool__scalar,
+  .maxpool = q8_s8_maxpool__avx2,
   .avgpool = q8_s8_avgpool__scalar,
   .resize = q8_s8_resize__avx512vnni,
 };

@@ -170,6 +170,22 @@ typedef struct {
   const int32_t *mult, *shift;
 } q8_pool_params;
 
+/* The window of output index o along one pooling axis, clipped to the
+ * input ([*i0, *i1)) and to the padded input (*padded taps, for
+ * count_include_pad); returns its unclipped start. */
+static inline int32_t
+q8_pool_window (int32_t o, int32_t stride, int32_t pad_before,
+                int32_t pad_after, int32_t k, int32_t in, int32_t *i0,
+                int32_t *i1, int32_t *padded)
+{
+  int32_t start = o * stride - pad_before, end = start + k;
+  int32_t pend = end < in + pad_after ? end : in + pad_after;
+  *i0 = start > 0 ? start : 0;
+  *i1 = end < in ? end : in;
+  *padded = pend - start;
+  return start;
+}
+
 typedef void (*q8_pool_fn) (const q8_pool_params *p, const int8_t *in,
                             int8_t *out, int32_t y0, int32_t y1);
 void q8_s8_maxpool__scalar (const q8_pool_params *p, const int8_t *in,

@@ -98,6 +98,8 @@ void q8_s8_resize__avx2 (const q8_resize_params *p, const int8_t *in,
 void q8_rescale__avx2 (size_t pixels, size_t c, const void *x,
                        size_t x_stride, void *y, size_t y_stride,
                        const q8_rescale_params *p);
+void q8_s8_maxpool__avx2 (const q8_pool_params *p, const int8_t *in,
+                          int8_t *out, int32_t y0, int32_t y1);
 size_t q8_s8_conv2d_packed_size__avx2 (const q8_conv_params *p);
 void q8_s8_conv2d_pack__avx2 (const q8_conv_params *p, const int8_t *w,
                               const int32_t *bias, void *packed);

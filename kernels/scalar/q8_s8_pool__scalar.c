@@ -2,21 +2,6 @@
  * The op guarantees every window holds at least one input tap. */
 #include "q8_kernels.h"
 
-/* The window of output index o along one axis, clipped to the input
- * ([*i0, *i1)) and to the padded input ([start, *p1), for
- * count_include_pad). */
-static inline int32_t
-window (int32_t o, int32_t stride, int32_t pad_before, int32_t pad_after,
-        int32_t k, int32_t in, int32_t *i0, int32_t *i1, int32_t *padded)
-{
-  int32_t start = o * stride - pad_before, end = start + k;
-  int32_t pend = end < in + pad_after ? end : in + pad_after;
-  *i0 = start > 0 ? start : 0;
-  *i1 = end < in ? end : in;
-  *padded = pend - start;
-  return start;
-}
-
 void
 q8_s8_maxpool__scalar (const q8_pool_params *p, const int8_t *in,
                        int8_t *out, int32_t y0, int32_t y1)
@@ -24,12 +9,12 @@ q8_s8_maxpool__scalar (const q8_pool_params *p, const int8_t *in,
   const size_t c = (size_t) p->c, row = (size_t) p->in_w * c;
   for (int32_t oy = y0; oy < y1; oy++) {
     int32_t iy0, iy1, ph;
-    window (oy, p->stride_h, p->pad_top, p->pad_bottom, p->kh, p->in_h, &iy0,
-            &iy1, &ph);
+    q8_pool_window (oy, p->stride_h, p->pad_top, p->pad_bottom, p->kh,
+                    p->in_h, &iy0, &iy1, &ph);
     for (int32_t ox = 0; ox < p->out_w; ox++) {
       int32_t ix0, ix1, pw;
-      window (ox, p->stride_w, p->pad_left, p->pad_right, p->kw, p->in_w,
-              &ix0, &ix1, &pw);
+      q8_pool_window (ox, p->stride_w, p->pad_left, p->pad_right, p->kw,
+                      p->in_w, &ix0, &ix1, &pw);
       int8_t *o = out + ((size_t) oy * p->out_w + ox) * c;
       for (size_t k = 0; k < c; k++)
         o[k] = -128;
@@ -50,12 +35,12 @@ q8_s8_avgpool__scalar (const q8_pool_params *p, const int8_t *in,
   const size_t c = (size_t) p->c, row = (size_t) p->in_w * c;
   for (int32_t oy = y0; oy < y1; oy++) {
     int32_t iy0, iy1, ph;
-    window (oy, p->stride_h, p->pad_top, p->pad_bottom, p->kh, p->in_h, &iy0,
-            &iy1, &ph);
+    q8_pool_window (oy, p->stride_h, p->pad_top, p->pad_bottom, p->kh,
+                    p->in_h, &iy0, &iy1, &ph);
     for (int32_t ox = 0; ox < p->out_w; ox++) {
       int32_t ix0, ix1, pw;
-      window (ox, p->stride_w, p->pad_left, p->pad_right, p->kw, p->in_w,
-              &ix0, &ix1, &pw);
+      q8_pool_window (ox, p->stride_w, p->pad_left, p->pad_right, p->kw,
+                      p->in_w, &ix0, &ix1, &pw);
       int32_t n = p->count_include_pad ? ph * pw : (iy1 - iy0) * (ix1 - ix0);
       int32_t mult = p->mult[n - p->n_min], shift = p->shift[n - p->n_min];
       int8_t *o = out + ((size_t) oy * p->out_w + ox) * c;
