@@ -24,6 +24,21 @@
 #include "q8_kernels.h"
 #include "q8_kernels_simd.h"
 
+/* The element-wise, pooling and data-movement entries shared by tables:
+ * the scalar ones (ARM paths have SIMD convolutions only), and the AVX2
+ * ones every x86 path uses (each x86 table adds its depth-to-space and
+ * resize). */
+#define ELEMENTWISE_SCALAR                                                    \
+  .lut = q8_s8_lut__scalar, .lut_channels = q8_s8_lut_channels__scalar,      \
+  .add = q8_s8_add_requant__scalar, .rescale = q8_rescale__scalar,           \
+  .depth_to_space = q8_s8_depth_to_space__scalar,                            \
+  .maxpool = q8_s8_maxpool__scalar, .avgpool = q8_s8_avgpool__scalar,        \
+  .resize = q8_s8_resize__scalar
+#define ELEMENTWISE_AVX2                                                      \
+  .lut = q8_s8_lut__scalar, .lut_channels = q8_s8_lut_channels__scalar,      \
+  .add = q8_s8_add_requant__avx2, .rescale = q8_rescale__avx2,               \
+  .maxpool = q8_s8_maxpool__avx2, .avgpool = q8_s8_avgpool__scalar
+
 static const q8_conv_ukernel conv_scalar = {
   .name = "q8_s8_conv2d_requant__scalar",
   .isa = Q8_ISA_SCALAR,
@@ -39,14 +54,7 @@ static const q8_kernel_table table_scalar = {
   .isa = Q8_ISA_SCALAR,
   .conv = conv_list_scalar,
   .n_conv = sizeof conv_list_scalar / sizeof conv_list_scalar[0],
-  .lut = q8_s8_lut__scalar,
-  .lut_channels = q8_s8_lut_channels__scalar,
-  .add = q8_s8_add_requant__scalar,
-  .rescale = q8_rescale__scalar,
-  .depth_to_space = q8_s8_depth_to_space__scalar,
-  .maxpool = q8_s8_maxpool__scalar,
-  .avgpool = q8_s8_avgpool__scalar,
-  .resize = q8_s8_resize__scalar,
+  ELEMENTWISE_SCALAR,
 };
 
 #if defined(Q8_HAVE_NEON)
@@ -77,14 +85,7 @@ static const q8_kernel_table table_neon = {
   .isa = Q8_ISA_NEON,
   .conv = conv_list_neon,
   .n_conv = sizeof conv_list_neon / sizeof conv_list_neon[0],
-  .lut = q8_s8_lut__scalar,
-  .lut_channels = q8_s8_lut_channels__scalar,
-  .add = q8_s8_add_requant__scalar,
-  .rescale = q8_rescale__scalar,
-  .depth_to_space = q8_s8_depth_to_space__scalar,
-  .maxpool = q8_s8_maxpool__scalar,
-  .avgpool = q8_s8_avgpool__scalar,
-  .resize = q8_s8_resize__scalar,
+  ELEMENTWISE_SCALAR,
 };
 #endif
 
@@ -111,14 +112,7 @@ static const q8_kernel_table table_neondot = {
   .isa = Q8_ISA_NEONDOT,
   .conv = conv_list_neondot,
   .n_conv = sizeof conv_list_neondot / sizeof conv_list_neondot[0],
-  .lut = q8_s8_lut__scalar,
-  .lut_channels = q8_s8_lut_channels__scalar,
-  .add = q8_s8_add_requant__scalar,
-  .rescale = q8_rescale__scalar,
-  .depth_to_space = q8_s8_depth_to_space__scalar,
-  .maxpool = q8_s8_maxpool__scalar,
-  .avgpool = q8_s8_avgpool__scalar,
-  .resize = q8_s8_resize__scalar,
+  ELEMENTWISE_SCALAR,
 };
 #endif
 
@@ -146,14 +140,7 @@ static const q8_kernel_table table_neoni8mm = {
   .isa = Q8_ISA_NEONI8MM,
   .conv = conv_list_neoni8mm,
   .n_conv = sizeof conv_list_neoni8mm / sizeof conv_list_neoni8mm[0],
-  .lut = q8_s8_lut__scalar,
-  .lut_channels = q8_s8_lut_channels__scalar,
-  .add = q8_s8_add_requant__scalar,
-  .rescale = q8_rescale__scalar,
-  .depth_to_space = q8_s8_depth_to_space__scalar,
-  .maxpool = q8_s8_maxpool__scalar,
-  .avgpool = q8_s8_avgpool__scalar,
-  .resize = q8_s8_resize__scalar,
+  ELEMENTWISE_SCALAR,
 };
 #endif
 
@@ -185,13 +172,8 @@ static const q8_kernel_table table_avx2 = {
   .isa = Q8_ISA_AVX2,
   .conv = conv_list_avx2,
   .n_conv = sizeof conv_list_avx2 / sizeof conv_list_avx2[0],
-  .lut = q8_s8_lut__scalar,
-  .lut_channels = q8_s8_lut_channels__scalar,
-  .add = q8_s8_add_requant__avx2,
-  .rescale = q8_rescale__avx2,
+  ELEMENTWISE_AVX2,
   .depth_to_space = q8_s8_depth_to_space__scalar,
-  .maxpool = q8_s8_maxpool__avx2,
-  .avgpool = q8_s8_avgpool__scalar,
   .resize = q8_s8_resize__avx2,
 };
 #endif
@@ -229,13 +211,8 @@ static const q8_kernel_table table_avxvnni = {
   .isa = Q8_ISA_AVXVNNI,
   .conv = conv_list_avxvnni,
   .n_conv = sizeof conv_list_avxvnni / sizeof conv_list_avxvnni[0],
-  .lut = q8_s8_lut__scalar,
-  .lut_channels = q8_s8_lut_channels__scalar,
-  .add = q8_s8_add_requant__avx2,
-  .rescale = q8_rescale__avx2,
+  ELEMENTWISE_AVX2,
   .depth_to_space = q8_s8_depth_to_space__scalar,
-  .maxpool = q8_s8_maxpool__avx2,
-  .avgpool = q8_s8_avgpool__scalar,
   .resize = q8_s8_resize__avx2,
 };
 #endif
@@ -297,13 +274,8 @@ static const q8_kernel_table table_avx512vnni = {
   .isa = Q8_ISA_AVX512VNNI,
   .conv = conv_list_avx512vnni,
   .n_conv = sizeof conv_list_avx512vnni / sizeof conv_list_avx512vnni[0],
-  .lut = q8_s8_lut__scalar,
-  .lut_channels = q8_s8_lut_channels__scalar,
-  .add = q8_s8_add_requant__avx2,
-  .rescale = q8_rescale__avx2,
+  ELEMENTWISE_AVX2,
   .depth_to_space = q8_s8_depth_to_space__avx512vnni,
-  .maxpool = q8_s8_maxpool__avx2,
-  .avgpool = q8_s8_avgpool__scalar,
   .resize = q8_s8_resize__avx512vnni,
 };
 #endif
