@@ -25,7 +25,8 @@ static const char bench_help[] =
     "min and 90th percentile milliseconds per frame over --runs runs after\n"
     "--warmup untimed ones, GMAC/s at the median, the percentage of the\n"
     "active ISA's int8 peak (measured on x86, assumed elsewhere; printed),\n"
-    "and a per-op profile (time, share, GMAC/s).\n"
+    "and a per-op profile (time, share, GMAC/s).  A taught feature anomaly\n"
+    "model (q8 teach) also has its scoring timed, apart from the network.\n"
     "\n"
     "  --size WxH    input size (required)\n"
     "  --threads N   worker threads (0 = one per CPU; default 1)\n"
@@ -229,6 +230,8 @@ typedef struct {
   stats ms;
   uint64_t macs;
   peak_info peak;
+  int scored;       /* a taught anomaly model: score_ms holds */
+  stats score_ms;
 } bench_result;
 
 static double
@@ -272,6 +275,13 @@ print_text (const bench_result *r)
     printf (" (peak unknown: %s)\n",
             r->peak.mhz > 0 ? "no assumption for this ISA"
                             : "no CPU clock in /proc/cpuinfo");
+  if (r->scored) {
+    const char *method = "?";
+    q8_model_meta_string (r->m, "anomaly.method", &method);
+    printf ("scoring   median %.3f ms, min %.3f ms, p90 %.3f ms per frame "
+            "(%s, after the network)\n", r->score_ms.median, r->score_ms.min,
+            r->score_ms.p90, method);
+  }
   printf ("arena     %.2f MiB\n",
           (double) q8_plan_arena_size (r->p) / (1024.0 * 1024.0));
 
@@ -337,6 +347,12 @@ print_json (const bench_result *r)
     printf ("%.6f", 100.0 * g / r->peak.gmacs);
   else
     printf ("null");
+  if (r->scored)
+    printf (",\n  \"score_ms\": {\"median\": %.6f, \"min\": %.6f, "
+            "\"p90\": %.6f, \"mean\": %.6f}", r->score_ms.median,
+            r->score_ms.min, r->score_ms.p90, r->score_ms.mean);
+  else
+    printf (",\n  \"score_ms\": null");
   printf (",\n  \"arena_bytes\": %zu", q8_plan_arena_size (r->p));
   printf (",\n  \"outputs\": [");
   for (size_t i = 0; i < q8_model_num_outputs (r->m); i++) {
@@ -407,23 +423,42 @@ bench_main (int argc, char **argv)
     return CLI_EXIT_FAIL;
   rc = CLI_EXIT_FAIL;
   double *times = malloc ((size_t) runs * sizeof *times);
+  double *stimes = malloc ((size_t) runs * sizeof *stimes);
   q8_plan *p = cli_plan (m, path, w, h, (int) threads);
-  if (times == NULL || p == NULL)
+  q8_scorer *scorer = NULL;
+  if (times == NULL || stimes == NULL || p == NULL)
     goto out;
+  if (q8_model_is_feature_anomaly (m)) {
+    /* Untaught (no bank or statistics): the network alone. */
+    char err[256];
+    if (q8_scorer_create (m, p, &scorer, err, sizeof err) != Q8_OK)
+      scorer = NULL;
+  }
   if (fill_inputs (m, p) < 0) {
     cli_error ("%s: cannot fill the inputs", path);
     goto out;
   }
 
-  for (long i = 0; i < warmup; i++)
+  double score;
+  for (long i = 0; i < warmup; i++) {
     q8_run (p);
+    if (scorer != NULL)
+      q8_scorer_run (scorer, p, NULL, &score);
+  }
   q8_plan_set_profiling (p, 1);
   for (long i = 0; i < runs; i++) {
     double t0 = now_ms ();
     q8_run (p);
     times[i] = now_ms () - t0;
+    if (scorer != NULL) {
+      t0 = now_ms ();
+      q8_scorer_run (scorer, p, NULL, &score);
+      stimes[i] = now_ms () - t0;
+    }
   }
   qsort (times, (size_t) runs, sizeof *times, by_value);
+  if (scorer != NULL)
+    qsort (stimes, (size_t) runs, sizeof *stimes, by_value);
 
   bench_result r;
   r.path = path;
@@ -438,6 +473,10 @@ bench_main (int argc, char **argv)
   r.ms = compute_stats (times, (int) runs);
   r.macs = q8_plan_macs (p);
   r.peak = bench_peak (r.isa, r.threads);
+  r.scored = scorer != NULL;
+  r.score_ms = (stats) { 0 };
+  if (r.scored)
+    r.score_ms = compute_stats (stimes, (int) runs);
   if (json)
     print_json (&r);
   else
@@ -445,6 +484,8 @@ bench_main (int argc, char **argv)
   rc = CLI_EXIT_OK;
 out:
   free (times);
+  free (stimes);
+  q8_scorer_free (scorer);
   q8_plan_free (p);
   q8_model_free (m);
   return rc;

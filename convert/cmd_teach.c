@@ -21,20 +21,27 @@
 static const char teach_help[] =
   "usage: q8 teach MODEL --data VIDEO_OR_DIR -o SCENE.q8 [options]\n"
   "\n"
-  "Teaches a feature anomaly model (anomaly.method = gaussian, e.g. the\n"
-  "built-in builtin:anomaly_features) what a scene looks like when it is\n"
-  "normal: runs it on the frames of VIDEO_OR_DIR (a video, an image, or a\n"
-  "directory of images and .npy files, in name order), estimates each\n"
-  "feature cell's mean and variance, and sets the threshold from the\n"
-  "leave-one-out scores of those frames.  Writes the model together with\n"
-  "its statistics to SCENE.q8, which qanomaly model=SCENE.q8 and q8 score\n"
-  "use directly.\n"
+  "Teaches a feature anomaly model (anomaly.method = gaussian or knn, e.g.\n"
+  "the built-in builtin:anomaly_features) what a scene looks like when it\n"
+  "is normal: runs it on the frames of VIDEO_OR_DIR (a video, an image, or\n"
+  "a directory of images and .npy files, in name order), then either keeps\n"
+  "a memory bank of their features (knn: a frame's cell scores its distance\n"
+  "to the nearest normal feature within --radius cells) or estimates each\n"
+  "feature cell's mean and variance (gaussian), and sets the threshold\n"
+  "from the leave-one-out scores of those frames.  Writes the model\n"
+  "together with what it learnt to SCENE.q8, which qanomaly\n"
+  "model=SCENE.q8 and q8 score use directly.\n"
   "\n"
   "options:\n"
   "  --data PATH      normal frames (required)\n"
   "  -o, --output F   the taught model (required)\n"
   "  --frames N       at most N frames (default 1000)\n"
-  "  --shrink K       variance shrinkage towards the channel's (default 8)\n"
+  "  --method M       knn or gaussian (default: the model's anomaly.method)\n"
+  "  --radius R       knn: search radius in cells, 0..8 (default 1)\n"
+  "  --bank N         knn: at most N frames in the bank, evenly spaced\n"
+  "                   (default 100; each costs gh * gw * C bytes)\n"
+  "  --shrink K       gaussian: variance shrinkage towards the channel's\n"
+  "                   (default 8)\n"
   "  --quantile Q     of the normal scores the threshold starts from\n"
   "                   (default 1 = the highest)\n"
   "  --margin M       threshold = quantile score * M (default 1.25)\n"
@@ -75,9 +82,9 @@ feature_model_size (const q8_model *m, const char *path, int *w, int *h)
 {
   int64_t iw = 0, ih = 0;
   q8_tensor_info in;
-  if (!q8_model_is_gaussian_anomaly (m)) {
+  if (!q8_model_is_feature_anomaly (m)) {
     cli_error ("%s: not a feature anomaly model (metadata anomaly.method "
-               "is not 'gaussian')", path);
+               "is not 'gaussian' or 'knn')", path);
     return -1;
   }
   if (q8_model_num_inputs (m) != 1
@@ -128,19 +135,24 @@ q8_cli_teach (int argc, char **argv)
 {
   const char *data = NULL, *out = NULL, *frames_s = NULL, *shrink_s = NULL,
              *quantile_s = NULL, *margin_s = NULL, *threads_s = NULL,
-             *o_short = NULL;
+             *o_short = NULL, *method_s = NULL, *radius_s = NULL,
+             *bank_s = NULL;
   const cli_option opts[] = {
     { "data", &data, NULL },         { "output", &out, NULL },
     { "frames", &frames_s, NULL },   { "shrink", &shrink_s, NULL },
     { "quantile", &quantile_s, NULL }, { "margin", &margin_s, NULL },
-    { "threads", &threads_s, NULL }, { NULL, NULL, NULL },
+    { "threads", &threads_s, NULL }, { "method", &method_s, NULL },
+    { "radius", &radius_s, NULL },   { "bank", &bank_s, NULL },
+    { NULL, NULL, NULL },
   };
   char *pos[1];
   int n_pos = 0, w, h, rc = CLI_EXIT_FAIL;
-  long max_frames = DEFAULT_TEACH_FRAMES, threads = 0, shrink;
+  long max_frames = DEFAULT_TEACH_FRAMES, threads = 0, shrink, radius, bank;
   q8_teach_params params;
   q8_teach_params_init (&params);
   shrink = params.shrink;
+  radius = params.radius;
+  bank = params.bank;
 
   /* -o is the one short option. */
   for (int i = 1; i + 1 < argc; i++)
@@ -169,9 +181,23 @@ q8_cli_teach (int argc, char **argv)
       || (quantile_s && parse_double ("--quantile", quantile_s, 0, 1,
                                       &params.quantile))
       || (margin_s && parse_double ("--margin", margin_s, 1e-6, 1e6,
-                                    &params.margin)))
+                                    &params.margin))
+      || (radius_s && cli_parse_int ("--radius", radius_s, 0, 8, &radius))
+      || (bank_s && cli_parse_int ("--bank", bank_s, 2, 100000, &bank)))
     return CLI_EXIT_USAGE;
   params.shrink = (int) shrink;
+  params.radius = (int) radius;
+  params.bank = (int) bank;
+  if (method_s != NULL) {
+    if (strcmp (method_s, "knn") == 0)
+      params.method = Q8_ANOMALY_KNN;
+    else if (strcmp (method_s, "gaussian") == 0)
+      params.method = Q8_ANOMALY_GAUSSIAN;
+    else {
+      cli_error ("--method must be knn or gaussian, not '%s'", method_s);
+      return CLI_EXIT_USAGE;
+    }
+  }
 
   q8_model *m = cli_load_model (pos[0]);
   q8_plan *p = NULL;

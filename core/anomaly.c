@@ -1,22 +1,29 @@
-/* anomaly.c - anomaly detection by the normal statistics of a feature
- * map: teaching (per-cell Gaussian estimates, leave-one-out threshold) and
- * scoring.  q8.h defines the arithmetic; this file follows it line by line.
+/* anomaly.c - anomaly detection by what a feature map looks like on
+ * normal frames: teaching (per-cell Gaussian estimates, or a memory bank
+ * of the frames' features; a leave-one-out threshold) and scoring.  q8.h
+ * defines the arithmetic; this file follows it line by line.
  *
- * Statistics are accumulated in double: with up to 100000 frames of int8
- * features the sums stay exact to far below float precision.  Scoring
- * runs in float, which is what the map and score are reported in.
+ * Gaussian statistics are accumulated in double: with up to 100000 frames
+ * of int8 features the sums stay exact to far below float precision.  The
+ * memory bank's distances are exact integers (the kernel table's l2nn).
+ * Scoring reports the map and score in float.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "q8_internal.h"
+#include "q8_kernels.h"
 
 #define MEAN_NAME "anomaly.mean"
 #define VAR_NAME "anomaly.var"
+#define BANK_NAME "anomaly.bank"
+#define RADIUS_KEY "anomaly.knn.radius"
 #define METHOD_KEY "anomaly.method"
 #define METHOD_GAUSSIAN "gaussian"
+#define METHOD_KNN "knn"
 #define MAX_TEACH_FRAMES 100000
+#define MAX_RADIUS 8
 /* The score map is the mean over (2 * SMOOTH_RADIUS + 1)^2 cells. */
 #define SMOOTH_RADIUS 1
 
@@ -26,14 +33,29 @@ q8_teach_params_init (q8_teach_params *p)
   p->shrink = 8;
   p->quantile = 1.0;
   p->margin = 1.25;
+  p->method = Q8_ANOMALY_MODEL;
+  p->radius = 1;
+  p->bank = 100;
+}
+
+/* The model's anomaly.method, or Q8_ANOMALY_MODEL if it names none. */
+static q8_anomaly_method
+model_method (const q8_model *model)
+{
+  const char *v;
+  if (q8_model_meta_string (model, METHOD_KEY, &v) != Q8_OK)
+    return Q8_ANOMALY_MODEL;
+  if (strcmp (v, METHOD_GAUSSIAN) == 0)
+    return Q8_ANOMALY_GAUSSIAN;
+  if (strcmp (v, METHOD_KNN) == 0)
+    return Q8_ANOMALY_KNN;
+  return Q8_ANOMALY_MODEL;
 }
 
 int
-q8_model_is_gaussian_anomaly (const q8_model *model)
+q8_model_is_feature_anomaly (const q8_model *model)
 {
-  const char *v;
-  return q8_model_meta_string (model, METHOD_KEY, &v) == Q8_OK
-         && strcmp (v, METHOD_GAUSSIAN) == 0;
+  return model_method (model) != Q8_ANOMALY_MODEL;
 }
 
 /* The feature map of plan: output 0, its grid and quantization. */
@@ -52,10 +74,11 @@ feature_info (const q8_model *model, const q8_plan *plan, feat_info *f,
   q8_tensor_info o;
   if (model == NULL || plan == NULL)
     return Q8_EINVAL;
-  if (!q8_model_is_gaussian_anomaly (model))
+  if (!q8_model_is_feature_anomaly (model))
     return q8__err (err, es, Q8_EMETA,
-                    "not a feature anomaly model (metadata %s is not '%s')",
-                    METHOD_KEY, METHOD_GAUSSIAN);
+                    "not a feature anomaly model (metadata %s is not '%s' "
+                    "or '%s')",
+                    METHOD_KEY, METHOD_GAUSSIAN, METHOD_KNN);
   if (q8_plan_output_info (plan, 0, &o) != Q8_OK)
     return Q8_EINVAL;
   f->gh = o.h;
@@ -201,43 +224,23 @@ cmp_double (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-q8_status
-q8_teacher_finish (const q8_teacher *t, const q8_model *model,
-                   const q8_teach_params *params, void **data, size_t *size,
-                   double *threshold_out, char *err, size_t es)
+/* Gaussian teaching: the statistics into b, each teaching frame's
+ * leave-one-out score into loo. */
+static q8_status
+teach_gaussian (const q8_teacher *t, const q8_teach_params *p, q8_builder *b,
+                double *loo)
 {
-  q8_teach_params p;
-  q8_status st = Q8_ENOMEM;
-  q8_builder *b = NULL;
-  if (t == NULL || model == NULL || data == NULL || size == NULL)
-    return Q8_EINVAL;
-  *data = NULL;
-  *size = 0;
-  if (params != NULL)
-    p = *params;
-  else
-    q8_teach_params_init (&p);
-  if (p.shrink < 0 || !(p.quantile >= 0 && p.quantile <= 1)
-      || !(p.margin > 0 && p.margin < 1e6))
-    return q8__err (err, es, Q8_EINVAL,
-                    "teaching parameters: shrink %d (>= 0), quantile %g "
-                    "(0..1), margin %g (> 0)",
-                    p.shrink, p.quantile, p.margin);
-  if (t->n < 2)
-    return q8__err (err, es, Q8_EINVAL,
-                    "%d teaching frames, need at least 2", t->n);
-
   const feat_info *f = &t->f;
   const size_t n = f->n, cells = (size_t) f->gh * f->gw;
   const int c = f->c, frames = t->n;
-  const double k = p.shrink, floor = (double) f->scale * f->scale / 12;
+  const double k = p->shrink, floor = (double) f->scale * f->scale / 12;
+  q8_status st = Q8_ENOMEM;
   double *s1 = calloc (n, sizeof *s1), *s2 = calloc (n, sizeof *s2);
   double *vch = calloc ((size_t) c, sizeof *vch);
   double *mch = calloc ((size_t) c, sizeof *mch);
-  double *loo = calloc ((size_t) frames, sizeof *loo);
   float *mean = malloc (n * sizeof *mean), *var = malloc (n * sizeof *var);
   float *d = malloc (cells * sizeof *d);
-  if (!s1 || !s2 || !vch || !mch || !loo || !mean || !var || !d)
+  if (!s1 || !s2 || !vch || !mch || !mean || !var || !d)
     goto done;
 
   for (int i = 0; i < frames; i++) {
@@ -285,6 +288,215 @@ q8_teacher_finish (const q8_teacher *t, const q8_model *model,
     }
     loo[i] = smooth_max (d, f->gh, f->gw, NULL);
   }
+
+  int32_t dims[3] = { f->gh, f->gw, c };
+  if (q8_builder_add_const (b, MEAN_NAME, Q8_DTYPE_F32, 3, dims, mean, 0, 0,
+                            NULL) < 0
+      || q8_builder_add_const (b, VAR_NAME, Q8_DTYPE_F32, 3, dims, var, 0, 0,
+                               NULL) < 0
+      || q8_builder_meta_string (b, METHOD_KEY, METHOD_GAUSSIAN) != Q8_OK
+      || q8_builder_meta_int (b, "anomaly.teach.shrink", p->shrink) != Q8_OK)
+    goto done;
+  st = Q8_OK;
+
+done:
+  free (s1);
+  free (s2);
+  free (vch);
+  free (mch);
+  free (mean);
+  free (var);
+  free (d);
+  return st;
+}
+
+/* An output byte as the memory bank holds it: unsigned, with differences
+ * kept (S8 is offset by 128). */
+static inline uint8_t
+bank_byte (const feat_info *f, uint8_t raw)
+{
+  return f->dtype == Q8_DTYPE_S8 ? (uint8_t) (raw ^ 0x80) : raw;
+}
+
+/* The knn cell distances d of frame q (bank bytes, [gh, gw, C]) against
+ * bank ([gh, gw, nb, C]) without its frame skip (-1: none). */
+typedef struct {
+  q8_l2nn_fn l2nn;
+  const feat_info *f;
+  int radius, nb, skip;
+  const uint8_t *bank, *q;
+  float *d;
+} knn_job;
+
+/* d of cell (y, x). */
+static inline void
+knn_cell (const knn_job *j, int y, int x)
+{
+  const feat_info *f = j->f;
+  const int r = j->radius, nb = j->nb, skip = j->skip;
+  const size_t c = (size_t) f->c, row = (size_t) nb * c;
+  const uint8_t *qc = j->q + ((size_t) y * f->gw + x) * c;
+  uint32_t best = UINT32_MAX;
+  int ya = y > r ? y - r : 0, yb = y + r < f->gh - 1 ? y + r : f->gh - 1;
+  int xa = x > r ? x - r : 0, xb = x + r < f->gw - 1 ? x + r : f->gw - 1;
+  for (int yy = ya; yy <= yb; yy++)
+    for (int xx = xa; xx <= xb; xx++) {
+      const uint8_t *bc = j->bank + ((size_t) yy * f->gw + xx) * row;
+      uint32_t v;
+      if (skip < 0) {
+        v = j->l2nn ((size_t) nb, c, qc, bc);
+      } else {
+        uint32_t w = j->l2nn ((size_t) (nb - skip - 1), c, qc,
+                              bc + (size_t) (skip + 1) * c);
+        v = j->l2nn ((size_t) skip, c, qc, bc);
+        v = w < v ? w : v;
+      }
+      best = v < best ? v : best;
+    }
+  j->d[(size_t) y * f->gw + x]
+      = (float) (best * ((double) f->scale * f->scale / f->c));
+}
+
+/* Rows [y0, y1) of the grid, in column strips whose (2R + 1) x (strip +
+ * 2R) bank cells fit in about 256 KiB: as a strip walks down the rows,
+ * the bank cells a query shares with its neighbours (each is read by
+ * (2R + 1)^2 of them) come from the core's cache, not from memory. */
+static void
+knn_rows (void *ctx, int32_t y0, int32_t y1)
+{
+  const knn_job *j = ctx;
+  const int r = j->radius, gw = j->f->gw;
+  const size_t cell = (size_t) j->nb * (size_t) j->f->c;
+  const size_t fit = ((size_t) 256 << 10) / ((size_t) (2 * r + 1) * cell);
+  const int strip = fit > (size_t) (2 * r + 8) ? (int) fit - 2 * r : 8;
+  for (int sx = 0; sx < gw; sx += strip)
+    for (int y = y0; y < y1; y++)
+      for (int x = sx; x < gw && x < sx + strip; x++)
+        knn_cell (j, y, x);
+}
+
+/* All rows, on pool's threads if there is one (a band of rows each). */
+static void
+knn_distances (q8__pool *pool, const knn_job *job)
+{
+  const int32_t gh = job->f->gh;
+  if (pool != NULL) {
+    int32_t t = q8__pool_threads (pool);
+    q8__pool_run (pool, knn_rows, (void *) job, gh, (gh + t - 1) / t);
+  } else {
+    knn_rows ((void *) job, 0, gh);
+  }
+}
+
+/* Memory-bank teaching: the bank into b, each teaching frame's
+ * leave-one-out score (against the bank without it) into loo. */
+static q8_status
+teach_knn (const q8_teacher *t, const q8_teach_params *p, q8_builder *b,
+           double *loo, char *err, size_t es)
+{
+  const feat_info *f = &t->f;
+  const size_t n = f->n, cells = (size_t) f->gh * f->gw, c = (size_t) f->c;
+  const int frames = t->n, nb = frames < p->bank ? frames : p->bank;
+  q8_status st = Q8_ENOMEM;
+  size_t bytes;
+  if (f->c > Q8_L2NN_MAX_C)
+    return q8__err (err, es, Q8_ESHAPE,
+                    "%d feature channels; the memory bank takes at most %d",
+                    f->c, Q8_L2NN_MAX_C);
+  if (!q8__mul_size (n, (size_t) nb, &bytes) || bytes > Q8_MAX_ARENA_BYTES)
+    return q8__err (err, es, Q8_ETOOBIG, "a bank of %d frames is too big",
+                    nb);
+  uint8_t *bank = malloc (bytes), *q = malloc (n);
+  int *slot = malloc ((size_t) frames * sizeof *slot);
+  float *d = malloc (cells * sizeof *d);
+  if (!bank || !q || !slot || !d)
+    goto done;
+
+  /* Bank frame j is teaching frame j * frames / nb: evenly spaced. */
+  for (int i = 0; i < frames; i++)
+    slot[i] = -1;
+  for (int j = 0; j < nb; j++) {
+    int i = (int) ((int64_t) j * frames / nb);
+    const uint8_t *fr = t->frames + (size_t) i * n;
+    slot[i] = j;
+    for (size_t cell = 0; cell < cells; cell++) {
+      uint8_t *dst = bank + (cell * (size_t) nb + (size_t) j) * c;
+      for (size_t ch = 0; ch < c; ch++)
+        dst[ch] = bank_byte (f, fr[cell * c + ch]);
+    }
+  }
+  knn_job job = { .l2nn = q8__kernels ()->l2nn, .f = f, .radius = p->radius,
+                  .nb = nb, .bank = bank, .q = q, .d = d };
+  for (int i = 0; i < frames; i++) {
+    const uint8_t *fr = t->frames + (size_t) i * n;
+    for (size_t j = 0; j < n; j++)
+      q[j] = bank_byte (f, fr[j]);
+    job.skip = slot[i];
+    knn_distances (NULL, &job);
+    loo[i] = smooth_max (d, f->gh, f->gw, NULL);
+  }
+
+  int32_t dims[4] = { f->gh, f->gw, nb, f->c };
+  if (q8_builder_add_const (b, BANK_NAME, Q8_DTYPE_U8, 4, dims, bank, 1.0f,
+                            0, NULL) < 0
+      || q8_builder_meta_string (b, METHOD_KEY, METHOD_KNN) != Q8_OK
+      || q8_builder_meta_int (b, RADIUS_KEY, p->radius) != Q8_OK)
+    goto done;
+  st = Q8_OK;
+
+done:
+  free (bank);
+  free (q);
+  free (slot);
+  free (d);
+  return st;
+}
+
+q8_status
+q8_teacher_finish (const q8_teacher *t, const q8_model *model,
+                   const q8_teach_params *params, void **data, size_t *size,
+                   double *threshold_out, char *err, size_t es)
+{
+  q8_teach_params p;
+  q8_status st = Q8_ENOMEM;
+  q8_builder *b = NULL;
+  double *loo = NULL;
+  if (t == NULL || model == NULL || data == NULL || size == NULL)
+    return Q8_EINVAL;
+  *data = NULL;
+  *size = 0;
+  if (params != NULL)
+    p = *params;
+  else
+    q8_teach_params_init (&p);
+  if (p.method == Q8_ANOMALY_MODEL)
+    p.method = model_method (model);
+  if (p.shrink < 0 || !(p.quantile >= 0 && p.quantile <= 1)
+      || !(p.margin > 0 && p.margin < 1e6)
+      || (p.method != Q8_ANOMALY_GAUSSIAN && p.method != Q8_ANOMALY_KNN)
+      || p.radius < 0 || p.radius > MAX_RADIUS || p.bank < 2
+      || p.bank > MAX_TEACH_FRAMES)
+    return q8__err (err, es, Q8_EINVAL,
+                    "teaching parameters: shrink %d (>= 0), quantile %g "
+                    "(0..1), margin %g (> 0), method %d (gaussian or knn), "
+                    "radius %d (0..%d), bank %d (2..%d)",
+                    p.shrink, p.quantile, p.margin, (int) p.method, p.radius,
+                    MAX_RADIUS, p.bank, MAX_TEACH_FRAMES);
+  if (t->n < 2)
+    return q8__err (err, es, Q8_EINVAL,
+                    "%d teaching frames, need at least 2", t->n);
+
+  const int frames = t->n;
+  loo = calloc ((size_t) frames, sizeof *loo);
+  b = q8_builder_from_model (model, "anomaly.");
+  if (loo == NULL || b == NULL)
+    goto done;
+  st = p.method == Q8_ANOMALY_KNN ? teach_knn (t, &p, b, loo, err, es)
+                                  : teach_gaussian (t, &p, b, loo);
+  if (st != Q8_OK)
+    goto done;
+  st = Q8_ENOMEM;
+
   qsort (loo, (size_t) frames, sizeof *loo, cmp_double);
   /* Nearest rank: the smallest score with at least quantile of the frames
    * at or below it. */
@@ -297,19 +509,8 @@ q8_teacher_finish (const q8_teacher *t, const q8_model *model,
     st = q8__err (err, es, Q8_ETENSOR, "teaching gave a non-finite score");
     goto done;
   }
-
-  b = q8_builder_from_model (model, "anomaly.");
-  if (b == NULL)
-    goto done;
-  int32_t dims[3] = { f->gh, f->gw, c };
-  if (q8_builder_add_const (b, MEAN_NAME, Q8_DTYPE_F32, 3, dims, mean, 0, 0,
-                            NULL) < 0
-      || q8_builder_add_const (b, VAR_NAME, Q8_DTYPE_F32, 3, dims, var, 0, 0,
-                               NULL) < 0
-      || q8_builder_meta_string (b, METHOD_KEY, METHOD_GAUSSIAN) != Q8_OK
-      || q8_builder_meta_float (b, "anomaly.threshold", threshold) != Q8_OK
+  if (q8_builder_meta_float (b, "anomaly.threshold", threshold) != Q8_OK
       || q8_builder_meta_int (b, "anomaly.teach.frames", frames) != Q8_OK
-      || q8_builder_meta_int (b, "anomaly.teach.shrink", p.shrink) != Q8_OK
       || q8_builder_meta_float (b, "anomaly.teach.quantile", p.quantile)
              != Q8_OK
       || q8_builder_meta_float (b, "anomaly.teach.margin", p.margin) != Q8_OK
@@ -325,14 +526,7 @@ done:
   if (st == Q8_ENOMEM)
     q8__err (err, es, st, "out of memory finishing the teaching");
   q8_builder_free (b);
-  free (s1);
-  free (s2);
-  free (vch);
-  free (mch);
   free (loo);
-  free (mean);
-  free (var);
-  free (d);
   return st;
 }
 
@@ -340,6 +534,12 @@ done:
 
 struct q8_scorer {
   feat_info f;
+  q8_anomaly_method method;
+  /* knn: the model's bank (it outlives the scorer, as it does plans) */
+  const uint8_t *bank;
+  int nb, radius;
+  uint8_t *q;   /* knn: n, the frame as bank bytes */
+  q8_l2nn_fn l2nn;
   float *mean;  /* n */
   float *ivar;  /* n: 1 / var */
   float *d;     /* gh * gw, per-cell distance before smoothing */
@@ -369,6 +569,77 @@ check_stats (const q8__tensor *t, const feat_info *f, char *err, size_t es)
   return Q8_OK;
 }
 
+/* The knn half of q8_scorer_create: the bank and radius of model. */
+static q8_status
+scorer_knn (const q8_model *model, q8_scorer *s, char *err, size_t es)
+{
+  const q8__tensor *tb = find_const (model, BANK_NAME);
+  int64_t radius;
+  if (tb == NULL)
+    return q8__err (err, es, Q8_ENOTFOUND,
+                    "the model has no memory bank (teach it first)");
+  if (tb->dtype != Q8_DTYPE_U8 || tb->rank != 4 || tb->dims[0] != s->f.gh
+      || tb->dims[1] != s->f.gw || tb->dims[2] < 2 || tb->dims[3] != s->f.c)
+    return q8__err (err, es, Q8_ESHAPE,
+                    "memory bank '%s' is %s rank %d [%d, %d, %d, %d], the "
+                    "feature map needs U8 [%d, %d, >= 2, %d] (taught at "
+                    "another input size?)",
+                    tb->name, q8_dtype_name (tb->dtype), tb->rank,
+                    tb->dims[0], tb->dims[1], tb->dims[2], tb->dims[3],
+                    s->f.gh, s->f.gw, s->f.c);
+  if (s->f.c > Q8_L2NN_MAX_C)
+    return q8__err (err, es, Q8_ESHAPE,
+                    "%d feature channels; the memory bank takes at most %d",
+                    s->f.c, Q8_L2NN_MAX_C);
+  if (q8_model_meta_int (model, RADIUS_KEY, &radius) != Q8_OK || radius < 0
+      || radius > MAX_RADIUS)
+    return q8__err (err, es, Q8_EMETA,
+                    "metadata %s is missing or not in 0..%d", RADIUS_KEY,
+                    MAX_RADIUS);
+  /* The loader checked that the data holds every element of the dims. */
+  s->bank = tb->data;
+  s->nb = tb->dims[2];
+  s->radius = (int) radius;
+  s->q = malloc (s->f.n);
+  if (s->q == NULL)
+    return Q8_ENOMEM;
+  s->l2nn = q8__kernels ()->l2nn;
+  return Q8_OK;
+}
+
+/* The gaussian half of q8_scorer_create: mean and 1 / variance. */
+static q8_status
+scorer_gaussian (const q8_model *model, q8_scorer *s, char *err, size_t es)
+{
+  q8_status st;
+  const q8__tensor *tm = find_const (model, MEAN_NAME);
+  const q8__tensor *tv = find_const (model, VAR_NAME);
+  if (tm == NULL || tv == NULL)
+    return q8__err (err, es, Q8_ENOTFOUND,
+                    "the model has no normal statistics (teach it first)");
+  if ((st = check_stats (tm, &s->f, err, es)) != Q8_OK
+      || (st = check_stats (tv, &s->f, err, es)) != Q8_OK)
+    return st;
+  const size_t n = s->f.n;
+  s->mean = malloc (n * sizeof *s->mean);
+  s->ivar = malloc (n * sizeof *s->ivar);
+  if (s->mean == NULL || s->ivar == NULL)
+    return Q8_ENOMEM;
+  /* Constant data is 64-byte aligned in the model, so it can be read as
+   * floats directly. */
+  const float *m = tm->data, *v = tv->data;
+  for (size_t j = 0; j < n; j++) {
+    if (!isfinite (m[j]) || !(v[j] > 0) || !isfinite (1.0f / v[j]))
+      return q8__err (err, es, Q8_ETENSOR,
+                      "statistics element %zu: mean %g, variance %g (need "
+                      "finite values and a positive variance)",
+                      j, (double) m[j], (double) v[j]);
+    s->mean[j] = m[j];
+    s->ivar[j] = 1.0f / v[j];
+  }
+  return Q8_OK;
+}
+
 q8_status
 q8_scorer_create (const q8_model *model, const q8_plan *plan,
                   q8_scorer **out, char *err, size_t es)
@@ -383,37 +654,15 @@ q8_scorer_create (const q8_model *model, const q8_plan *plan,
   st = feature_info (model, plan, &s->f, err, es);
   if (st != Q8_OK)
     goto fail;
-  const q8__tensor *tm = find_const (model, MEAN_NAME);
-  const q8__tensor *tv = find_const (model, VAR_NAME);
-  if (tm == NULL || tv == NULL) {
-    st = q8__err (err, es, Q8_ENOTFOUND,
-                  "the model has no normal statistics (teach it first)");
+  s->method = model_method (model);
+  st = s->method == Q8_ANOMALY_KNN ? scorer_knn (model, s, err, es)
+                                   : scorer_gaussian (model, s, err, es);
+  if (st != Q8_OK)
     goto fail;
-  }
-  if ((st = check_stats (tm, &s->f, err, es)) != Q8_OK
-      || (st = check_stats (tv, &s->f, err, es)) != Q8_OK)
-    goto fail;
-  const size_t n = s->f.n, cells = (size_t) s->f.gh * s->f.gw;
-  s->mean = malloc (n * sizeof *s->mean);
-  s->ivar = malloc (n * sizeof *s->ivar);
-  s->d = malloc (cells * sizeof *s->d);
-  if (s->mean == NULL || s->ivar == NULL || s->d == NULL) {
+  s->d = malloc ((size_t) s->f.gh * s->f.gw * sizeof *s->d);
+  if (s->d == NULL) {
     st = Q8_ENOMEM;
     goto fail;
-  }
-  /* Constant data is 64-byte aligned in the model, so it can be read as
-   * floats directly. */
-  const float *m = tm->data, *v = tv->data;
-  for (size_t j = 0; j < n; j++) {
-    if (!isfinite (m[j]) || !(v[j] > 0) || !isfinite (1.0f / v[j])) {
-      st = q8__err (err, es, Q8_ETENSOR,
-                    "statistics element %zu: mean %g, variance %g (need "
-                    "finite values and a positive variance)",
-                    j, (double) m[j], (double) v[j]);
-      goto fail;
-    }
-    s->mean[j] = m[j];
-    s->ivar[j] = 1.0f / v[j];
   }
   for (int q = 0; q < 256; q++) {
     int raw = s->f.dtype == Q8_DTYPE_U8 ? q : (int) (int8_t) (uint8_t) q;
@@ -434,6 +683,7 @@ q8_scorer_free (q8_scorer *s)
     return;
   free (s->mean);
   free (s->ivar);
+  free (s->q);
   free (s->d);
   free (s);
 }
@@ -448,6 +698,17 @@ q8_scorer_run (q8_scorer *s, const q8_plan *plan, float *map, double *score)
   if (o.h != s->f.gh || o.w != s->f.gw || o.c != s->f.c)
     return Q8_ESHAPE;
   const uint8_t *fr = q8_plan_output (plan, 0);
+  if (s->method == Q8_ANOMALY_KNN) {
+    for (size_t j = 0; j < s->f.n; j++)
+      s->q[j] = bank_byte (&s->f, fr[j]);
+    knn_job job = { .l2nn = s->l2nn, .f = &s->f, .radius = s->radius,
+                    .nb = s->nb, .skip = -1, .bank = s->bank, .q = s->q,
+                    .d = s->d };
+    /* The plan's threads, idle between its runs. */
+    knn_distances (plan->pool, &job);
+    *score = smooth_max (s->d, s->f.gh, s->f.gw, map);
+    return Q8_OK;
+  }
   const int c = s->f.c;
   const size_t cells = (size_t) s->f.gh * s->f.gw;
   for (size_t cell = 0; cell < cells; cell++) {

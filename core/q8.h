@@ -448,16 +448,21 @@ uint32_t q8_crc32 (uint32_t crc, const void *data, size_t size);
 /* ------------------------------------------------------------------ */
 
 /* A feature anomaly model (metadata "task" = "anomaly", "anomaly.method"
- * = "gaussian", fixed "input.width" x "input.height") maps a frame to a
- * feature map F of gh x gw cells with C channels: its output 0.  Taught
- * on normal frames of a scene, it also carries, per cell and channel, the
- * mean and variance of F (constants "anomaly.mean" and "anomaly.var",
- * F32 [gh, gw, C]) and the calibrated "anomaly.threshold".  A frame is
- * then scored, with f the dequantized output 0:
+ * = "gaussian" or "knn", fixed "input.width" x "input.height") maps a
+ * frame to a feature map F of gh x gw cells with C channels: its output 0.
+ * Taught on normal frames of a scene, it also carries what normal F look
+ * like, by one of two methods ("anomaly.method" of the taught model; the
+ * untaught model's names the method teaching uses unless told otherwise),
+ * and the calibrated "anomaly.threshold".  A frame is scored, with f the
+ * dequantized output 0, by a per-cell distance d(y, x), then
  *
- *   d(y, x) = 1/C * sum_c (f[y, x, c] - mean[y, x, c])^2 / var[y, x, c]
  *   map(y, x) = mean of d over the 3x3 cells around (y, x) inside the grid
  *   score = max over cells of map
+ *
+ * gaussian: per cell and channel the mean and variance of F (constants
+ * "anomaly.mean" and "anomaly.var", F32 [gh, gw, C]);
+ *
+ *   d(y, x) = 1/C * sum_c (f[y, x, c] - mean[y, x, c])^2 / var[y, x, c]
  *
  * so that normal cells score about 1.  Teaching estimates the variance
  * with shrinkage towards the channel's variance over the whole grid (few
@@ -466,15 +471,40 @@ uint32_t q8_crc32 (uint32_t crc, const void *data, size_t size);
  *
  *   var = (n * var_cell + k * var_channel) / (n + k) + scale^2 / 12
  *
- * and sets the threshold from the leave-one-out scores of the teaching
- * frames (each frame scored against the statistics of the others, which
- * the sums give exactly), so it is not biased low by scoring frames on
- * statistics that contain them. */
+ * knn: a memory bank of the teaching frames' raw feature bytes (constant
+ * "anomaly.bank", U8 [gh, gw, B, C]: cell-major, each byte the output's
+ * raw byte, xor 0x80 if the output is S8, so differences are kept) and a
+ * search radius R ("anomaly.knn.radius"); with q the frame's raw bytes
+ * mapped likewise,
+ *
+ *   d(y, x) = scale^2 / C * min over bank frames b and cells (y', x')
+ *             inside the grid with |y' - y| <= R, |x' - x| <= R of
+ *             sum_c (q[y, x, c] - bank[y', x', b, c])^2
+ *
+ * the squared distance to the nearest normal feature near the cell, which
+ * a fixed camera's small shifts (within R cells) and the texture's phase
+ * do not raise the way they widen a per-cell variance.  Exact integer
+ * sums, so every CPU path gives the same scores.
+ *
+ * Teaching sets the threshold from the leave-one-out scores of the
+ * teaching frames (each frame scored against the statistics, or the bank,
+ * of the others), so it is not biased low by scoring frames on statistics
+ * that contain them. */
+
+typedef enum {
+  Q8_ANOMALY_MODEL = 0,  /* the untaught model's anomaly.method */
+  Q8_ANOMALY_GAUSSIAN = 1,
+  Q8_ANOMALY_KNN = 2,
+} q8_anomaly_method;
 
 typedef struct {
-  int shrink;       /* k above; default 8 */
+  int shrink;       /* k above (gaussian); default 8 */
   double quantile;  /* of the leave-one-out frame scores; default 1 (max) */
   double margin;    /* threshold = quantile score * margin; default 1.25 */
+  q8_anomaly_method method; /* default Q8_ANOMALY_MODEL */
+  int radius;       /* R above (knn), 0..8; default 1 */
+  int bank;         /* knn: at most this many frames in the bank, evenly
+                     * spaced over the teaching frames; default 100 */
 } q8_teach_params;
 
 /* The defaults above. */
@@ -520,8 +550,8 @@ q8_status q8_scorer_run (q8_scorer *scorer, const q8_plan *plan,
 void q8_scorer_free (q8_scorer *scorer);
 
 /* Non-zero if model is a feature anomaly model ("anomaly.method" =
- * "gaussian"), taught or not. */
-int q8_model_is_gaussian_anomaly (const q8_model *model);
+ * "gaussian" or "knn"), taught or not. */
+int q8_model_is_feature_anomaly (const q8_model *model);
 
 /* ------------------------------------------------------------------ */
 /* CPU paths                                                           */

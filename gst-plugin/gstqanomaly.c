@@ -24,13 +24,15 @@
  * ## Teaching on site
  *
  * The built-in model (and any model with metadata `anomaly.method` =
- * `gaussian`) is a feature network that learns what normal looks like on
- * site: it has no anomaly map of its own but a map of local features, and
- * qanomaly learns their per-cell mean and variance from the first
- * `teach-frames` analysed frames (or, after the `teach` action signal, from
- * the next ones), chooses the threshold from those normal frames, and from
- * then on scores each frame by its cells' standardized distance from
- * normal (core/anomaly.c; `q8 teach` does the same offline).  With `scene`
+ * `knn` or `gaussian`) is a feature network that learns what normal looks
+ * like on site: it has no anomaly map of its own but a map of local
+ * features, and qanomaly keeps a memory bank of those of the first
+ * `teach-frames` analysed frames (`knn`; or learns their per-cell mean
+ * and variance, `gaussian`), or after the `teach` action signal of the
+ * next ones, chooses the threshold from those normal frames, and from
+ * then on scores each frame by its cells' distance from the nearest
+ * normal feature around them (core/anomaly.c; `q8 teach` does the same
+ * offline).  With `scene`
  * set, the taught model is saved to that file, and loaded from it on the
  * next start instead of teaching again.  Teaching frames are not scored;
  * when teaching ends qanomaly posts an element message `qanomaly-taught`
@@ -199,7 +201,7 @@ gst_qanomaly_check_model (GstQAnomaly *self, const q8_model *model,
   }
   q8_model_input_info (model, 0, &in);
   q8_model_output_info (model, 0, &out);
-  self->gaussian = q8_model_is_gaussian_anomaly (model);
+  self->gaussian = q8_model_is_feature_anomaly (model);
   if (in.c != 1 || (out.c != 1 && !self->gaussian)) {
     g_snprintf (err, err_size, "its input has %d channels and its map %d, "
         "qanomaly runs luma models with a 1-channel map (1 and 1)",
@@ -215,7 +217,7 @@ gst_qanomaly_check_model (GstQAnomaly *self, const q8_model *model,
     return FALSE;
   }
   if (self->gaussian && w == 0) {
-    g_snprintf (err, err_size, "a feature model (anomaly.method gaussian) "
+    g_snprintf (err, err_size, "a feature model (anomaly.method knn or gaussian) "
         "needs a fixed input.width and input.height");
     return FALSE;
   }

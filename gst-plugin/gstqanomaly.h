@@ -53,13 +53,13 @@ struct _GstQAnomaly
   gint model_width, model_height;       /* fixed input size, or 0 */
   gdouble model_threshold;
   gdouble score_scale, score_offset;
-  gboolean gaussian;            /* features + normal statistics */
+  gboolean gaussian;            /* feature model (knn or gaussian) */
 
   /* Streaming state, (re)built by set_info (). */
   q8_plan *plan;
   gint plan_threads;
-  q8_scorer *scorer;            /* gaussian model with statistics */
-  q8_teacher *teacher;          /* gaussian model being taught */
+  q8_scorer *scorer;            /* feature model with what it learnt */
+  q8_teacher *teacher;          /* feature model being taught */
   gint teach_target;            /* frames it takes */
   GstVideoRectangle area;       /* the analysed region, in frame pixels */
   gint in_w, in_h;              /* the network's input size */

@@ -25,9 +25,10 @@
 #include "q8_kernels_simd.h"
 
 /* The element-wise, pooling and data-movement entries shared by tables:
- * the scalar ones (ARM paths have SIMD convolutions only), and the AVX2
- * ones every x86 path uses (each x86 table adds its depth-to-space and
- * resize). */
+ * the scalar ones (ARM paths add SIMD convolutions and the nearest-
+ * neighbour search), and the AVX2
+ * ones every x86 path uses (each x86 table adds its depth-to-space,
+ * resize and nearest-neighbour search). */
 #define ELEMENTWISE_SCALAR                                                    \
   .lut = q8_s8_lut__scalar, .lut_channels = q8_s8_lut_channels__scalar,      \
   .add = q8_s8_add_requant__scalar, .rescale = q8_rescale__scalar,           \
@@ -55,6 +56,7 @@ static const q8_kernel_table table_scalar = {
   .conv = conv_list_scalar,
   .n_conv = sizeof conv_list_scalar / sizeof conv_list_scalar[0],
   ELEMENTWISE_SCALAR,
+  .l2nn = q8_u8_l2nn__scalar,
 };
 
 #if defined(Q8_HAVE_NEON)
@@ -86,6 +88,7 @@ static const q8_kernel_table table_neon = {
   .conv = conv_list_neon,
   .n_conv = sizeof conv_list_neon / sizeof conv_list_neon[0],
   ELEMENTWISE_SCALAR,
+  .l2nn = q8_u8_l2nn__neon,
 };
 #endif
 
@@ -113,6 +116,7 @@ static const q8_kernel_table table_neondot = {
   .conv = conv_list_neondot,
   .n_conv = sizeof conv_list_neondot / sizeof conv_list_neondot[0],
   ELEMENTWISE_SCALAR,
+  .l2nn = q8_u8_l2nn__neondot,
 };
 #endif
 
@@ -141,6 +145,7 @@ static const q8_kernel_table table_neoni8mm = {
   .conv = conv_list_neoni8mm,
   .n_conv = sizeof conv_list_neoni8mm / sizeof conv_list_neoni8mm[0],
   ELEMENTWISE_SCALAR,
+  .l2nn = q8_u8_l2nn__neondot,
 };
 #endif
 
@@ -175,6 +180,7 @@ static const q8_kernel_table table_avx2 = {
   ELEMENTWISE_AVX2,
   .depth_to_space = q8_s8_depth_to_space__scalar,
   .resize = q8_s8_resize__avx2,
+  .l2nn = q8_u8_l2nn__avx2,
 };
 #endif
 
@@ -214,6 +220,7 @@ static const q8_kernel_table table_avxvnni = {
   ELEMENTWISE_AVX2,
   .depth_to_space = q8_s8_depth_to_space__scalar,
   .resize = q8_s8_resize__avx2,
+  .l2nn = q8_u8_l2nn__avx2,
 };
 #endif
 
@@ -277,6 +284,7 @@ static const q8_kernel_table table_avx512vnni = {
   ELEMENTWISE_AVX2,
   .depth_to_space = q8_s8_depth_to_space__avx512vnni,
   .resize = q8_s8_resize__avx512vnni,
+  .l2nn = q8_u8_l2nn__avx512vnni,
 };
 #endif
 

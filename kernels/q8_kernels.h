@@ -225,6 +225,15 @@ typedef void (*q8_resize_fn) (const q8_resize_params *p, const int8_t *in,
 void q8_s8_resize__scalar (const q8_resize_params *p, const int8_t *in,
                            int8_t *out, int32_t y0, int32_t y1);
 
+/* Nearest neighbour by squared Euclidean distance: the least
+ * sum_k (x[k] - b_i[k])^2 over the n rows b_i = bank + i * c, exact
+ * (c <= Q8_L2NN_MAX_C keeps it inside 32 bits); UINT32_MAX if n = 0. */
+#define Q8_L2NN_MAX_C 32768
+typedef uint32_t (*q8_l2nn_fn) (size_t n, size_t c, const uint8_t *x,
+                                const uint8_t *bank);
+uint32_t q8_u8_l2nn__scalar (size_t n, size_t c, const uint8_t *x,
+                             const uint8_t *bank);
+
 /* ------------------------------------------------------------------ */
 /* Dispatch (kernels/dispatch.c is the only file that knows the CPU)   */
 /* ------------------------------------------------------------------ */
@@ -243,6 +252,7 @@ typedef struct {
   q8_pool_fn maxpool;
   q8_pool_fn avgpool;
   q8_resize_fn resize;
+  q8_l2nn_fn l2nn;
 } q8_kernel_table;
 
 /* The table for the active ISA (the best supported, limited by

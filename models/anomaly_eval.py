@@ -9,10 +9,13 @@
 For every surface of the benchmark, both paths are taught on the surface's
 `teach` frames and score its `test` frames:
 - FP32: the PyTorch network (the state the ONNX file was exported from)
-  and a NumPy transcription of core/anomaly.c's statistics (q8.h gives the
-  formulas): per-cell mean and shrunk variance, 3x3-smoothed standardized
-  distance, leave-one-out threshold;
-- int8: what ships — `q8 teach` and `q8 score` on the .q8.
+  and a NumPy/PyTorch transcription of core/anomaly.c (q8.h gives the
+  formulas): with --method knn (the default) the memory bank, each cell's
+  squared distance to the nearest teaching feature within 1 cell; with
+  gaussian the per-cell mean and shrunk variance; then the 3x3-smoothed
+  map, its maximum, the leave-one-out threshold;
+- int8: what ships — `q8 teach` and `q8 score` on the .q8 (with --method
+  if given, else the .q8's own anomaly.method).
 Metrics: image AUROC (frame score vs label), pixel AUROC (the cell map
 upsampled bilinearly to the frame vs the defect mask, over all test
 frames) and F1 of "score > threshold" at the threshold each path stored.
@@ -30,6 +33,7 @@ from PIL import Image
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 # core/anomaly.c's defaults (q8_teach_params_init).
+RADIUS = 1
 SHRINK = 8
 QUANTILE = 1.0
 MARGIN = 1.25
@@ -178,11 +182,24 @@ def link_dir(paths, d):
     return d
 
 
-def run_int8(tool, q8, teach_paths, test_paths, tmp):
+def knn_fp32(tf, xf, radius=RADIUS):
+    """core/anomaly.c's memory bank on FP32 features: tf (n, gh, gw, C)
+    teaching, xf (m, ...) test -> (test scores, test maps, threshold)."""
+    import anomaly_tune
+    c = tf.shape[-1]
+    loo = anomaly_tune.knn_min(tf, tf, radius, self_index=True) / c
+    d = anomaly_tune.knn_min(tf, xf, radius) / c
+    thr = MARGIN * max(smooth_max(x)[1] for x in loo)
+    maps, sc = zip(*(smooth_max(x) for x in d))
+    return np.array(sc), list(maps), thr
+
+
+def run_int8(tool, q8, teach_paths, test_paths, tmp, method=None):
     scene = os.path.join(tmp, "scene.q8")
     subprocess.run([tool, "teach", q8, "--data",
                     link_dir(teach_paths, os.path.join(tmp, "teach")),
-                    "-o", scene, "--threads", "1"], check=True,
+                    "-o", scene, "--threads", "1"]
+                   + (["--method", method] if method else []), check=True,
                    stdout=subprocess.DEVNULL)
     maps = os.path.join(tmp, "maps")
     os.makedirs(maps)
@@ -227,6 +244,8 @@ def main():
     ap.add_argument("--pt", help="FP32 state (train_anomaly.py --pt)")
     ap.add_argument("--q8", help="the int8 .q8 feature model")
     ap.add_argument("--q8-tool", default="build/cli/q8")
+    ap.add_argument("--method", choices=("knn", "gaussian"),
+                    help="teaching method (default: the .q8's; FP32: knn)")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--picture", help="PNG: defects of three surfaces, "
                     "each beside its int8 heat map and its true outline")
@@ -259,7 +278,10 @@ def main():
                 k = np.zeros((size, size), bool)
             masks.append(k)
         r = {}
-        if fp32 is not None:
+        if fp32 is not None and args.method != "gaussian":
+            sc, maps, thr = knn_fp32(fp32.features(teach_paths),
+                                     fp32.features(test_paths))
+        elif fp32 is not None:
             tf = fp32.features(teach_paths)
             mean, var, thr = teach(tf, floor=floor)
             sc, maps = [], []
@@ -268,6 +290,7 @@ def main():
                 sc.append(s)
                 maps.append(m)
             sc = np.array(sc)
+        if fp32 is not None:
             r["fp32"] = {"image_auroc": auroc(sc[labels], sc[~labels]),
                          "pixel_auroc": pixel_auroc(maps, masks, size),
                          "f1": f1(sc, labels, thr), "threshold": thr,
@@ -275,7 +298,7 @@ def main():
         if args.q8:
             with tempfile.TemporaryDirectory() as tmp:
                 sc, maps, thr = run_int8(args.q8_tool, args.q8, teach_paths,
-                                         test_paths, tmp)
+                                         test_paths, tmp, args.method)
             if args.picture and len(picture_rows) < 3:
                 # The first defect of the surface whose score is highest
                 # relative to the threshold among the first ten.

@@ -232,9 +232,75 @@ def cell_dist(z, rule):
     raise ValueError(rule)
 
 
+def knn_min(bank, query, r, self_index=False):
+    """Per cell of query (m, gh, gw, C): the least squared distance to
+    bank (n, gh, gw, C) features within +-r cells; with self_index
+    (query is bank) a frame's own cells are excluded (leave-one-out)."""
+    import torch
+    torch.set_num_threads(2)
+    b = torch.from_numpy(np.ascontiguousarray(bank, np.float32))
+    q = torch.from_numpy(np.ascontiguousarray(query, np.float32))
+    n, gh, gw, c = b.shape
+    m = q.shape[0]
+    # the bank padded by r cells: zero features of infinite norm
+    bp = torch.zeros((n, gh + 2 * r, gw + 2 * r, c))
+    bp[:, r:r + gh, r:r + gw] = b
+    bbp = torch.full((n, gh + 2 * r, gw + 2 * r), float("inf"))
+    bbp[:, r:r + gh, r:r + gw] = (b * b).sum(-1)
+    qc = q.reshape(m, gh * gw, c).permute(1, 0, 2).contiguous()  # (cells, m, C)
+    qq = (q * q).sum(-1).reshape(m, gh * gw).T.contiguous()      # (cells, m)
+    best = torch.full((gh * gw, m), float("inf"))
+    step = 512
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            bs = bp[:, r + dy:r + dy + gh, r + dx:r + dx + gw]
+            bc = bs.reshape(n, gh * gw, c).permute(1, 2, 0).contiguous()
+            bb = bbp[:, r + dy:r + dy + gh, r + dx:r + dx + gw].reshape(
+                n, gh * gw).T.contiguous()                       # (cells, n)
+            for i in range(0, gh * gw, step):
+                d = torch.baddbmm(bb[i:i + step, None, :],
+                                  qc[i:i + step], bc[i:i + step], alpha=-2)
+                d += qq[i:i + step, :, None]
+                if self_index:
+                    d.diagonal(dim1=1, dim2=2).fill_(float("inf"))
+                torch.minimum(best[i:i + step], d.min(-1).values,
+                              out=best[i:i + step])
+    return best.clamp_min(0).T.reshape(m, gh, gw).numpy().astype(np.float64)
+
+
+def run_knn(teach, test, v):
+    """Memory bank: per cell, the least squared distance (features scaled
+    per channel by their spread over the teaching frames) to any teaching
+    frame's feature within +-knn cells."""
+    r = v["knn"]
+    if "ch" in v:  # a channel range "a-b"
+        a, b = (int(x) for x in str(v["ch"]).split("-"))
+        teach, test = teach[..., a:b], test[..., a:b]
+    t = teach.astype(np.float64)
+    if v.get("std", 1):
+        sd = np.sqrt(t.reshape(-1, t.shape[-1]).var(0) + 1e-6)
+    else:
+        sd = np.ones(t.shape[-1])
+    keep = v.get("bank", teach.shape[0])
+    tb = (teach / sd).astype(np.float32)
+    qs = (test / sd).astype(np.float32)
+    c = teach.shape[-1]
+    bank = tb[:keep]
+    dl = knn_min(bank, tb, r, self_index=True) / c
+    if keep < teach.shape[0]:  # frames beyond the bank: not self
+        dl[keep:] = knn_min(bank, tb[keep:], r) / c
+    dt = knn_min(bank, qs, r) / c
+    how = v.get("smooth", "box1")
+    ml, mt = smooth(dl, how), smooth(dt, how)
+    n = teach.shape[0]
+    return ml.reshape(n, -1).max(1), mt.reshape(len(test), -1).max(1), mt
+
+
 def run_variant(teach, test, v, floor):
     """teach (n, gh, gw, C), test (m, gh, gw, C) -> (teach LOO scores,
     test scores, test maps)."""
+    if "knn" in v:
+        return run_knn(teach, test, v)
     if v.get("q"):  # emulate the int8 output grid of step q
         q = v["q"]
         teach = np.round(teach / q) * q

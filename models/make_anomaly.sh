@@ -40,7 +40,7 @@ for i, a in enumerate(p):
 EOF
 "$q8" convert "$out/anomaly_features.onnx" -o "$out/anomaly_features.q8" \
   --calib "$tmp/calib" --task anomaly --name anomaly-features \
-  --meta anomaly.method=gaussian --meta input.width=256 \
+  --meta anomaly.method=knn --meta input.width=256 \
   --meta input.height=256 | tee "$tmp/convert.txt"
 
 rm -rf "$tmp/bench"

@@ -103,8 +103,10 @@ START_TEST (test_teach_then_score)
   snprintf (path, sizeof path, "%s/maps", cli_tmpdir);
   ck_assert (mkdir (path, 0700) == 0);
 
+  /* _i = 1: the memory bank, by option (the model says gaussian). */
   snprintf (args, sizeof args, "teach '%s' --data '%s/normal' -o '%s' "
-            "--frames 10 --threads 1", model, cli_tmpdir, scene);
+            "--frames 10 --threads 1%s", model, cli_tmpdir, scene,
+            _i == 1 ? " --method knn --radius 2 --bank 6" : "");
   int rc = run (args);
   char *err = cli_slurp ("stderr"), *out = cli_slurp ("stdout");
   ck_assert_msg (rc == 0, "teach exit %d: %s", rc, err);
@@ -131,6 +133,15 @@ START_TEST (test_teach_then_score)
   ck_assert (q8_model_meta_int (m, "anomaly.teach.frames", &frames)
              == Q8_OK);
   ck_assert_int_eq (frames, 10);
+  const char *method;
+  ck_assert (q8_model_meta_string (m, "anomaly.method", &method) == Q8_OK);
+  ck_assert_str_eq (method, _i == 1 ? "knn" : "gaussian");
+  if (_i == 1) {
+    int64_t radius;
+    ck_assert (q8_model_meta_int (m, "anomaly.knn.radius", &radius)
+               == Q8_OK);
+    ck_assert_int_eq (radius, 2);
+  }
   ck_assert (q8_plan_create (m, W, H, 1, &p, msg, sizeof msg) == Q8_OK);
   ck_assert (q8_scorer_create (m, p, &s, msg, sizeof msg) == Q8_OK);
   q8_plan_set_input_u8 (p, 0, normal_px, W);
@@ -206,6 +217,15 @@ START_TEST (test_refusals)
   snprintf (args, sizeof args, "teach '%s' --data '%s' -o '%s/x.q8' "
             "--margin 0", model, cli_tmpdir, cli_tmpdir);
   ck_assert_int_eq (run (args), 2);
+  snprintf (args, sizeof args, "teach '%s' --data '%s' -o '%s/x.q8' "
+            "--method nearest", model, cli_tmpdir, cli_tmpdir);
+  ck_assert_int_eq (run (args), 2);
+  err = cli_slurp ("stderr");
+  ck_assert_msg (strstr (err, "--method must be knn or gaussian"), "%s", err);
+  free (err);
+  snprintf (args, sizeof args, "teach '%s' --data '%s' -o '%s/x.q8' "
+            "--radius 9", model, cli_tmpdir, cli_tmpdir);
+  ck_assert_int_eq (run (args), 2);
 }
 END_TEST
 
@@ -215,7 +235,7 @@ q8_test_suite (void)
   Suite *s = suite_create ("teach");
   TCase *tc = tcase_create ("teach");
   tcase_add_checked_fixture (tc, cli_tmpdir_setup, cli_tmpdir_teardown);
-  tcase_add_test (tc, test_teach_then_score);
+  tcase_add_loop_test (tc, test_teach_then_score, 0, 2);
   tcase_add_test (tc, test_refusals);
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);

@@ -2,8 +2,11 @@
  * (core/anomaly.c) against a direct double-precision reference written
  * from the formulas of q8.h: two-pass means and variances, leave-one-out
  * by refitting without the frame, the 3x3 smoothing by its definition.
- * Also the refusals: untaught, wrong method, too few frames, statistics
- * of the wrong shape or with a zero variance. */
+ * The memory bank (knn) likewise: distances by their definition over
+ * every bank frame and neighbour cell, leave-one-out by skipping the
+ * frame.  Also the refusals: untaught, wrong method, too few frames,
+ * statistics of the wrong shape or with a zero variance, a bank of
+ * another grid. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,9 +205,91 @@ cmp_d (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
+/* A reference scorer: the score of features f, its map into map. */
+typedef double (*ref_fn) (const void *ctx, const int8_t *f, double *map);
+
+static double
+ref_gaussian (const void *ctx, const int8_t *f, double *map)
+{
+  return ref_score (ctx, f, map);
+}
+
+/* Plans taught with threads threads and scores 3 normal and 3 defective
+ * new frames: score and map as ref's (within rel, plus abs for the map),
+ * defects above thr, and no allocation while scoring.  Returns the plan;
+ * the scorer in *s. */
+static q8_plan *
+check_scores (const q8_model *taught, int threads, q8_rng *r, double thr,
+              ref_fn ref, const void *ctx, double rel, double abs,
+              q8_scorer **s)
+{
+  char err[256] = "";
+  uint8_t px[IN_W * IN_H];
+  q8_plan *p = NULL;
+  ck_assert_int_eq (q8_plan_create (taught, IN_W, IN_H, threads, &p, err,
+                                    sizeof err), Q8_OK);
+  ck_assert_int_eq (q8_scorer_create (taught, p, s, err, sizeof err), Q8_OK);
+  for (int i = 0; i < 6; i++) {
+    float map[GH * GW];
+    double rmap[GH * GW], score;
+    make_frame (r, px, i >= 3);
+    q8_plan_set_input_u8 (p, 0, px, IN_W);
+    q8_run (p);
+    /* Scoring is per frame: it must not allocate. */
+    q8_alloc_count_start ();
+    q8_status st = q8_scorer_run (*s, p, map, &score);
+    long allocs = q8_alloc_count_stop ();
+    ck_assert_int_eq (st, Q8_OK);
+    ck_assert_int_eq (allocs, 0);
+    double want = ref (ctx, q8_plan_output (p, 0), rmap);
+    ck_assert_msg (fabs (score - want) <= rel * want,
+                   "frame %d: score %g, reference %g", i, score, want);
+    for (int j = 0; j < GH * GW; j++)
+      ck_assert_msg (fabs (map[j] - rmap[j]) <= rel * rmap[j] + abs,
+                     "frame %d cell %d: %g, reference %g", i, j,
+                     (double) map[j], rmap[j]);
+    if (i >= 3)
+      ck_assert_msg (score > thr, "defect scored %g <= threshold %g", score,
+                     thr);
+  }
+  return p;
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 #define FRAMES 24
+
+/* Plans m, checks that it cannot score untaught, and gives a teacher
+ * FRAMES normal frames (their features also into fr); adding a frame
+ * allocates nothing. */
+static void
+teach_frames (const q8_model *m, q8_rng *r, q8_plan **p, q8_teacher **t,
+              int8_t *fr)
+{
+  char err[256] = "";
+  q8_scorer *s = NULL;
+  uint8_t px[IN_W * IN_H];
+  ck_assert_int_eq (q8_plan_create (m, IN_W, IN_H, 1, p, err, sizeof err),
+                    Q8_OK);
+  ck_assert_int_eq (q8_scorer_create (m, *p, &s, err, sizeof err),
+                    Q8_ENOTFOUND);
+  ck_assert_int_eq (q8_teacher_create (m, *p, FRAMES, t, err, sizeof err),
+                    Q8_OK);
+  for (int i = 0; i < FRAMES; i++) {
+    make_frame (r, px, 0);
+    ck_assert_int_eq (q8_plan_set_input_u8 (*p, 0, px, IN_W), Q8_OK);
+    ck_assert_int_eq (q8_run (*p), Q8_OK);
+    memcpy (fr + i * N, q8_plan_output (*p, 0), N);
+    /* Check's assertions allocate: count around the call alone. */
+    q8_alloc_count_start ();
+    q8_status st = q8_teacher_add (*t, *p);
+    long allocs = q8_alloc_count_stop ();
+    ck_assert_int_eq (st, Q8_OK);
+    ck_assert_int_eq (allocs, 0);
+  }
+  ck_assert_int_eq (q8_teacher_add (*t, *p), Q8_ETOOBIG);
+  ck_assert_int_eq (q8_teacher_frames (*t), FRAMES);
+}
 
 START_TEST (test_teach_and_score_match_reference)
 {
@@ -213,31 +298,10 @@ START_TEST (test_teach_and_score_match_reference)
   q8_teacher *t = NULL;
   q8_scorer *s = NULL;
   char err[256] = "";
-  uint8_t px[IN_W * IN_H];
   static int8_t fr[FRAMES * N];
   q8_rng r;
   q8_rng_seed (&r, 11);
-
-  ck_assert_int_eq (q8_plan_create (m, IN_W, IN_H, 1, &p, err, sizeof err),
-                    Q8_OK);
-  ck_assert_int_eq (q8_scorer_create (m, p, &s, err, sizeof err),
-                    Q8_ENOTFOUND);
-  ck_assert_int_eq (q8_teacher_create (m, p, FRAMES, &t, err, sizeof err),
-                    Q8_OK);
-  for (int i = 0; i < FRAMES; i++) {
-    make_frame (&r, px, 0);
-    ck_assert_int_eq (q8_plan_set_input_u8 (p, 0, px, IN_W), Q8_OK);
-    ck_assert_int_eq (q8_run (p), Q8_OK);
-    memcpy (fr + i * N, q8_plan_output (p, 0), N);
-    /* Check's assertions allocate: count around the call alone. */
-    q8_alloc_count_start ();
-    q8_status st = q8_teacher_add (t, p);
-    long allocs = q8_alloc_count_stop ();
-    ck_assert_int_eq (st, Q8_OK);
-    ck_assert_int_eq (allocs, 0);
-  }
-  ck_assert_int_eq (q8_teacher_add (t, p), Q8_ETOOBIG);
-  ck_assert_int_eq (q8_teacher_frames (t), FRAMES);
+  teach_frames (m, &r, &p, &t, fr);
 
   q8_teach_params tp;
   q8_teach_params_init (&tp);
@@ -275,38 +339,12 @@ START_TEST (test_teach_and_score_match_reference)
   ck_assert_int_eq (q8_model_meta_int (taught, "anomaly.teach.frames",
                                        &meta_frames), Q8_OK);
   ck_assert_int_eq (meta_frames, FRAMES);
-  ck_assert (q8_model_is_gaussian_anomaly (taught));
+  ck_assert (q8_model_is_feature_anomaly (taught));
 
   /* Scores of new frames, normal and defective, against the full fit. */
   ref_fit (fr, FRAMES, -1, vch, tp.shrink, &rs);
-  q8_plan *tpn = NULL;
-  ck_assert_int_eq (q8_plan_create (taught, IN_W, IN_H, 1, &tpn, err,
-                                    sizeof err), Q8_OK);
-  ck_assert_int_eq (q8_scorer_create (taught, tpn, &s, err, sizeof err),
-                    Q8_OK);
-  for (int i = 0; i < 6; i++) {
-    float map[GH * GW];
-    double rmap[GH * GW], score;
-    make_frame (&r, px, i >= 3);
-    q8_plan_set_input_u8 (tpn, 0, px, IN_W);
-    q8_run (tpn);
-    /* Scoring is per frame: it must not allocate. */
-    q8_alloc_count_start ();
-    q8_status st = q8_scorer_run (s, tpn, map, &score);
-    long allocs = q8_alloc_count_stop ();
-    ck_assert_int_eq (st, Q8_OK);
-    ck_assert_int_eq (allocs, 0);
-    double want_s = ref_score (&rs, q8_plan_output (tpn, 0), rmap);
-    ck_assert_msg (fabs (score - want_s) <= 1e-4 * want_s,
-                   "frame %d: score %g, reference %g", i, score, want_s);
-    for (int j = 0; j < GH * GW; j++)
-      ck_assert_msg (fabs (map[j] - rmap[j]) <= 1e-4 * rmap[j] + 1e-6,
-                     "frame %d cell %d: %g, reference %g", i, j,
-                     (double) map[j], rmap[j]);
-    if (i >= 3)
-      ck_assert_msg (score > thr, "defect scored %g <= threshold %g", score,
-                     thr);
-  }
+  q8_plan *tpn = check_scores (taught, 1, &r, thr, ref_gaussian, &rs, 1e-4,
+                               1e-6, &s);
 
   /* Teaching a taught model replaces its statistics. */
   q8_teacher *t2 = NULL;
@@ -332,6 +370,199 @@ START_TEST (test_teach_and_score_match_reference)
   q8_plan_free (p);
   q8_model_free (taught);
   q8_model_free (m);
+}
+END_TEST
+
+/* ---- the memory bank ------------------------------------------------------ */
+
+/* d of the 3x3 box map of frame f against the bank frames in use[] (the
+ * teaching frames fr) within radius, by the definition in q8.h. */
+static double
+ref_knn_score (const int8_t *fr, const int *use, int n_use, int radius,
+               const int8_t *f, double *map)
+{
+  double d[GH * GW];
+  for (int y = 0; y < GH; y++)
+    for (int x = 0; x < GW; x++) {
+      double best = INFINITY;
+      for (int u = 0; u < n_use; u++)
+        for (int yy = y - radius; yy <= y + radius; yy++)
+          for (int xx = x - radius; xx <= x + radius; xx++) {
+            if (yy < 0 || yy >= GH || xx < 0 || xx >= GW)
+              continue;
+            double acc = 0;
+            for (int c = 0; c < C; c++) {
+              double e = deq (f[(y * GW + x) * C + c])
+                         - deq (fr[use[u] * N + (yy * GW + xx) * C + c]);
+              acc += e * e;
+            }
+            best = fmin (best, acc / C);
+          }
+      d[y * GW + x] = best;
+    }
+  double best = -INFINITY;
+  for (int y = 0; y < GH; y++)
+    for (int x = 0; x < GW; x++) {
+      double sum = 0;
+      int cnt = 0;
+      for (int yy = y - 1; yy <= y + 1; yy++)
+        for (int xx = x - 1; xx <= x + 1; xx++)
+          if (yy >= 0 && yy < GH && xx >= 0 && xx < GW) {
+            sum += d[yy * GW + xx];
+            cnt++;
+          }
+      if (map != NULL)
+        map[y * GW + x] = sum / cnt;
+      best = fmax (best, sum / cnt);
+    }
+  return best;
+}
+
+typedef struct {
+  const int8_t *fr;
+  const int *use;
+  int n_use, radius;
+} knn_ref;
+
+static double
+ref_knn (const void *ctx, const int8_t *f, double *map)
+{
+  const knn_ref *k = ctx;
+  return ref_knn_score (k->fr, k->use, k->n_use, k->radius, f, map);
+}
+
+START_TEST (test_knn_match_reference)
+{
+  /* _i: 0 = the model says knn, bank of 10 of the 24 frames, radius 1;
+   * 1 = a gaussian model taught as knn by the parameters, every frame in
+   * the bank, radius 2. */
+  const int bank = _i == 0 ? 10 : FRAMES, radius = _i == 0 ? 1 : 2;
+  q8_model *m = build_features (_i == 0 ? "knn" : "gaussian", NULL, 0);
+  q8_plan *p = NULL;
+  q8_teacher *t = NULL;
+  q8_scorer *s = NULL;
+  char err[256] = "";
+  static int8_t fr[FRAMES * N];
+  q8_rng r;
+  q8_rng_seed (&r, 21);
+  teach_frames (m, &r, &p, &t, fr);
+  q8_teach_params tp;
+  q8_teach_params_init (&tp);
+  if (_i == 1)
+    tp.method = Q8_ANOMALY_KNN;
+  tp.bank = bank;
+  tp.radius = radius;
+  tp.quantile = 0.9;
+  void *data;
+  size_t size;
+  double thr;
+  ck_assert_int_eq (q8_teacher_finish (t, m, &tp, &data, &size, &thr, err,
+                                       sizeof err), Q8_OK);
+
+  /* The bank: frames j * FRAMES / bank; leave-one-out skips the frame if
+   * it is one of them. */
+  int use[FRAMES], n_use = 0, in_bank[FRAMES] = { 0 };
+  for (int j = 0; j < bank; j++) {
+    use[n_use++] = j * FRAMES / bank;
+    in_bank[j * FRAMES / bank] = 1;
+  }
+  double loo[FRAMES];
+  for (int i = 0; i < FRAMES; i++) {
+    int others[FRAMES], n_o = 0;
+    for (int u = 0; u < n_use; u++)
+      if (use[u] != i)
+        others[n_o++] = use[u];
+    ck_assert_int_eq (n_o, n_use - in_bank[i]);
+    loo[i] = ref_knn_score (fr, others, n_o, radius, fr + i * N, NULL);
+  }
+  qsort (loo, FRAMES, sizeof loo[0], cmp_d);
+  double want = loo[(int) ceil (0.9 * FRAMES) - 1] * 1.25;
+  ck_assert_msg (fabs (thr - want) <= 1e-6 * want, "threshold %.12g, "
+                 "reference %.12g", thr, want);
+
+  q8_model *taught = NULL;
+  ck_assert_int_eq (q8_model_load_buffer (data, size, &taught, err,
+                                          sizeof err), Q8_OK);
+  free (data);
+  const char *method;
+  int64_t meta_r;
+  ck_assert_int_eq (q8_model_meta_string (taught, "anomaly.method", &method),
+                    Q8_OK);
+  ck_assert_str_eq (method, "knn");
+  ck_assert_int_eq (q8_model_meta_int (taught, "anomaly.knn.radius",
+                                       &meta_r), Q8_OK);
+  ck_assert_int_eq (meta_r, radius);
+  ck_assert (q8_model_is_feature_anomaly (taught));
+
+  /* Scoring on the plan's threads (_i = 1: 3 threads) gives the same. */
+  knn_ref kr = { fr, use, n_use, radius };
+  q8_plan *tpn = check_scores (taught, 1 + 2 * _i, &r, thr, ref_knn, &kr,
+                               1e-5, 1e-9, &s);
+  q8_scorer_free (s);
+  q8_teacher_free (t);
+  q8_plan_free (tpn);
+  q8_plan_free (p);
+  q8_model_free (taught);
+  q8_model_free (m);
+}
+END_TEST
+
+START_TEST (test_knn_refusals)
+{
+  char err[256] = "";
+  q8_plan *p = NULL;
+  q8_teacher *t = NULL;
+  q8_scorer *s = NULL;
+  void *data;
+  size_t size;
+  q8_model *m = build_features ("knn", NULL, 0);
+  ck_assert_int_eq (q8_plan_create (m, IN_W, IN_H, 1, &p, err, sizeof err),
+                    Q8_OK);
+  ck_assert_int_eq (q8_teacher_create (m, p, 4, &t, err, sizeof err), Q8_OK);
+  q8_run (p);
+  for (int i = 0; i < 4; i++)
+    q8_teacher_add (t, p);
+  q8_teach_params tp;
+  q8_teach_params_init (&tp);
+  tp.radius = 9;
+  ck_assert_int_eq (q8_teacher_finish (t, m, &tp, &data, &size, NULL, err,
+                                       sizeof err), Q8_EINVAL);
+  ck_assert_ptr_nonnull (strstr (err, "radius"));
+  tp.radius = 1;
+  tp.bank = 1;
+  ck_assert_int_eq (q8_teacher_finish (t, m, &tp, &data, &size, NULL, err,
+                                       sizeof err), Q8_EINVAL);
+  ck_assert_ptr_nonnull (strstr (err, "bank"));
+  q8_teacher_free (t);
+  q8_plan_free (p);
+  q8_model_free (m);
+
+  /* A taught model whose bank is of another grid, or lacks its radius. */
+  for (int bad = 0; bad < 2; bad++) {
+    q8_builder *b = q8_builder_from_model (m = build_features ("knn", NULL,
+                                                               0), NULL);
+    uint8_t *bank = calloc ((size_t) GH * (GW + 1) * 2 * C, 1);
+    int32_t dims[4] = { GH, bad == 0 ? GW + 1 : GW, 2, C };
+    ck_assert_int_ge (q8_builder_add_const (b, "anomaly.bank", Q8_DTYPE_U8,
+                                            4, dims, bank, 1.0f, 0, NULL),
+                      0);
+    free (bank);
+    ck_assert_int_eq (q8_builder_write (b, &data, &size, err, sizeof err),
+                      Q8_OK);
+    q8_builder_free (b);
+    q8_model_free (m);
+    ck_assert_int_eq (q8_model_load_buffer (data, size, &m, err, sizeof err),
+                      Q8_OK);
+    free (data);
+    ck_assert_int_eq (q8_plan_create (m, IN_W, IN_H, 1, &p, err, sizeof err),
+                      Q8_OK);
+    ck_assert_int_eq (q8_scorer_create (m, p, &s, err, sizeof err),
+                      bad == 0 ? Q8_ESHAPE : Q8_EMETA);
+    ck_assert_ptr_null (s);
+    ck_assert_ptr_nonnull (strstr (err, bad == 0 ? "bank" : "radius"));
+    q8_plan_free (p);
+    q8_model_free (m);
+  }
 }
 END_TEST
 
@@ -442,7 +673,7 @@ START_TEST (test_builder_from_model_roundtrip)
   ck_assert_int_eq (q8_model_load_buffer (data, size, &copy, err, sizeof err),
                     Q8_OK);
   free (data);
-  ck_assert (!q8_model_is_gaussian_anomaly (copy));
+  ck_assert (!q8_model_is_feature_anomaly (copy));
   ck_assert_uint_eq (q8_model_meta_count (copy),
                      q8_model_meta_count (m) - 1);
   q8_model_free (copy);
@@ -456,6 +687,8 @@ q8_test_suite (void)
   Suite *s = suite_create ("anomaly");
   TCase *tc = tcase_create ("anomaly");
   tcase_add_test (tc, test_teach_and_score_match_reference);
+  tcase_add_loop_test (tc, test_knn_match_reference, 0, 2);
+  tcase_add_test (tc, test_knn_refusals);
   tcase_add_test (tc, test_refusals);
   tcase_add_test (tc, test_builder_from_model_roundtrip);
   suite_add_tcase (s, tc);

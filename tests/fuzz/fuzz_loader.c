@@ -1,6 +1,7 @@
 /* fuzz_loader.c - libFuzzer target: a .q8 file from anywhere through the
  * loader, then, if it loads, the planner at a size and thread count taken
- * from the first bytes, and one run on zeroed inputs.
+ * from the first bytes, and one run on zeroed inputs; a taught feature
+ * anomaly model's statistics or memory bank are checked and scored too.
  *
  * Input: byte 0 = width - 1 (mod 32), byte 1 = height - 1 (mod 32),
  * byte 2 = threads (mod 3) and, in bit 7, "keep the checksum"; the rest
@@ -52,8 +53,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         memset (q8_plan_input (p, i), 0,
                 (size_t) ti.h * ti.w * ti.c * q8_dtype_size (ti.dtype));
     }
-    if (q8_plan_macs (p) <= MAX_MACS)
+    if (q8_plan_macs (p) <= MAX_MACS) {
       q8_run (p);
+      q8_scorer *sc = NULL;
+      double score;
+      if (q8_model_is_feature_anomaly (m)
+          && q8_scorer_create (m, p, &sc, err, sizeof err) == Q8_OK)
+        q8_scorer_run (sc, p, NULL, &score);
+      q8_scorer_free (sc);
+    }
     /* A second size re-plans without reloading. */
     q8_plan_resize (p, h, w, err, sizeof err);
     q8_plan_free (p);

@@ -1,4 +1,5 @@
-/* test_ops.c - ADD, CONCAT, MAXPOOL, AVGPOOL and RESIZE: their kernels on
+/* test_ops.c - ADD, CONCAT, MAXPOOL, AVGPOOL and RESIZE, and the memory
+ * bank's nearest-neighbour search (l2nn): their kernels on
  * every ISA path against hand-computed cases, float math and integer
  * references written here from ARITHMETIC.md; then the ops themselves
  * through the builder, loader and planner (output shapes as PyTorch and
@@ -699,6 +700,70 @@ START_TEST (test_op_refused)
 }
 END_TEST
 
+/* ---- l2nn: nearest neighbour by squared distance --------------------------- */
+
+START_TEST (test_l2nn_hand)
+{
+  const q8_kernel_table *k = q8__kernels_for ((q8_isa) _i);
+  if (k == NULL)
+    return;
+  /* 3 rows of 5: distances 0^2..: row 0 = (1,1,1,1,1) from x = (0, 2, 1,
+   * 1, 4): 1 + 1 + 0 + 0 + 9 = 11; row 1 = x exactly but the last byte +2:
+   * 4; row 2 = 255s: far.  The nearest is row 1, 4. */
+  const uint8_t x[5] = { 0, 2, 1, 1, 4 };
+  const uint8_t bank[15] = { 1, 1, 1, 1, 1, 0, 2, 1, 1, 6,
+                             255, 255, 255, 255, 255 };
+  ck_assert_uint_eq (k->l2nn (3, 5, x, bank), 4);
+  ck_assert_uint_eq (k->l2nn (1, 5, x, bank), 11);
+  ck_assert_uint_eq (k->l2nn (1, 5, x, bank + 10),
+                     255u * 255 + 253u * 253 + 254u * 254 * 2 + 251u * 251);
+  ck_assert_uint_eq (k->l2nn (0, 5, x, bank), UINT32_MAX);
+  /* The largest sum the contract allows: Q8_L2NN_MAX_C bytes 0 vs 255. */
+  static uint8_t zeros[Q8_L2NN_MAX_C], full[Q8_L2NN_MAX_C];
+  memset (full, 255, sizeof full);
+  ck_assert_uint_eq (k->l2nn (1, Q8_L2NN_MAX_C, zeros, full),
+                     (uint32_t) Q8_L2NN_MAX_C * 255u * 255u);
+}
+END_TEST
+
+START_TEST (test_l2nn_random)
+{
+  const q8_kernel_table *k = q8__kernels_for ((q8_isa) _i);
+  if (k == NULL)
+    return;
+  q8_rng r;
+  q8_rng_seed (&r, 77 + (uint64_t) _i);
+  static uint8_t x[300], bank[13 * 300];
+  /* Channel counts around the vector widths and odd ones; 1..13 rows (the
+   * 4-row blocks and their remainders); values near the ends and near x
+   * so that the nearest row varies. */
+  for (int iter = 0; iter < 400; iter++) {
+    size_t c = (size_t) q8_rng_int (&r, 1, 300);
+    size_t n = (size_t) q8_rng_int (&r, 1, 13);
+    for (size_t j = 0; j < c; j++)
+      x[j] = (uint8_t) q8_rng_int (&r, 0, 255);
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < c; j++)
+        bank[i * c + j] = iter % 3 == 0
+                              ? (uint8_t) (q8_rng_int (&r, 0, 1) * 255)
+                              : (uint8_t) (x[j] + q8_rng_int (&r, -20, 20));
+    uint64_t best = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+      uint64_t d = 0;
+      for (size_t j = 0; j < c; j++) {
+        int64_t e = (int64_t) x[j] - bank[i * c + j];
+        d += (uint64_t) (e * e);
+      }
+      best = d < best ? d : best;
+    }
+    ck_assert_msg (k->l2nn (n, c, x, bank) == best,
+                   "%s: n %zu c %zu: %u, reference %llu",
+                   q8_isa_name ((q8_isa) _i), n, c, k->l2nn (n, c, x, bank),
+                   (unsigned long long) best);
+  }
+}
+END_TEST
+
 Suite *
 q8_test_suite (void)
 {
@@ -711,6 +776,8 @@ q8_test_suite (void)
   tcase_add_loop_test (tc, test_resize_hand, 0, Q8_ISA_COUNT);
   tcase_add_loop_test (tc, test_resize_random, 0, Q8_ISA_COUNT);
   tcase_add_loop_test (tc, test_resize_exact, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_l2nn_hand, 0, Q8_ISA_COUNT);
+  tcase_add_loop_test (tc, test_l2nn_random, 0, Q8_ISA_COUNT);
   suite_add_tcase (s, tc);
   tc = tcase_create ("ops");
   tcase_add_test (tc, test_op_pool_shapes);
