@@ -96,6 +96,7 @@ enum
   PROP_ROI,
   PROP_MESSAGE_ON,
   PROP_TEACH_FRAMES,
+  PROP_TEACH_METHOD,
   PROP_SCENE,
   PROP_TEACHING,
 };
@@ -156,6 +157,26 @@ gst_qanomaly_message_on_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstQAnomalyMessageOn", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_qanomaly_teach_method_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_QANOMALY_TEACH_METHOD_MODEL, "The model's anomaly.method", "model"},
+    {GST_QANOMALY_TEACH_METHOD_KNN,
+        "Memory bank of the teaching frames' features", "knn"},
+    {GST_QANOMALY_TEACH_METHOD_GAUSSIAN, "Per-cell mean and variance",
+        "gaussian"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstQAnomalyTeachMethod", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -413,7 +434,15 @@ gst_qanomaly_teach_finish (GstQAnomaly *self)
   gint frames = q8_teacher_frames (self->teacher);
   q8_status st;
 
-  st = q8_teacher_finish (self->teacher, self->model, NULL, &data, &size,
+  q8_teach_params params;
+  q8_teach_params_init (&params);
+  GST_OBJECT_LOCK (self);
+  params.method = self->teach_method == GST_QANOMALY_TEACH_METHOD_KNN
+      ? Q8_ANOMALY_KNN
+      : self->teach_method == GST_QANOMALY_TEACH_METHOD_GAUSSIAN
+      ? Q8_ANOMALY_GAUSSIAN : Q8_ANOMALY_MODEL;
+  GST_OBJECT_UNLOCK (self);
+  st = q8_teacher_finish (self->teacher, self->model, &params, &data, &size,
       &threshold, q8err, sizeof q8err);
   if (st == Q8_OK)
     st = q8_model_load_buffer (data, size, &taught, q8err, sizeof q8err);
@@ -845,6 +874,9 @@ gst_qanomaly_set_property (GObject *object, guint prop_id,
     case PROP_TEACH_FRAMES:
       self->teach_frames = g_value_get_uint (value);
       break;
+    case PROP_TEACH_METHOD:
+      self->teach_method = g_value_get_enum (value);
+      break;
     case PROP_SCENE:
       g_free (self->scene_path);
       self->scene_path = g_value_dup_string (value);
@@ -892,6 +924,9 @@ gst_qanomaly_get_property (GObject *object, guint prop_id, GValue *value,
       break;
     case PROP_TEACH_FRAMES:
       g_value_set_uint (value, self->teach_frames);
+      break;
+    case PROP_TEACH_METHOD:
+      g_value_set_enum (value, self->teach_method);
       break;
     case PROP_SCENE:
       g_value_set_string (value, self->scene_path);
@@ -990,6 +1025,15 @@ gst_qanomaly_class_init (GstQAnomalyClass *klass)
           "\"teach\" action", 2, MAX_TEACH_FRAMES, DEFAULT_TEACH_FRAMES,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
           | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TEACH_METHOD,
+      g_param_spec_enum ("teach-method", "Teach method",
+          "How a feature model learns the normal scene: a memory bank of "
+          "the teaching frames' features (knn: more accurate, costlier to "
+          "score), per-cell mean and variance (gaussian: cheap), or what "
+          "the model's metadata says", GST_TYPE_QANOMALY_TEACH_METHOD,
+          GST_QANOMALY_TEACH_METHOD_MODEL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+          | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_SCENE,
       g_param_spec_string ("scene", "Scene file",
           "Taught model file: loaded at start if it exists (instead of "
@@ -1038,6 +1082,7 @@ gst_qanomaly_class_init (GstQAnomalyClass *klass)
   filter_class->set_info = GST_DEBUG_FUNCPTR (gst_qanomaly_set_info);
 
   gst_type_mark_as_plugin_api (GST_TYPE_QANOMALY_MESSAGE_ON, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_QANOMALY_TEACH_METHOD, 0);
 }
 
 static void

@@ -30,6 +30,25 @@ typedef enum
 #define GST_TYPE_QANOMALY_MESSAGE_ON (gst_qanomaly_message_on_get_type ())
 GType gst_qanomaly_message_on_get_type (void);
 
+/**
+ * GstQAnomalyTeachMethod:
+ * @GST_QANOMALY_TEACH_METHOD_MODEL: the model's `anomaly.method`
+ * @GST_QANOMALY_TEACH_METHOD_KNN: a memory bank of the teaching frames'
+ *     features (more accurate; about 15 ms per 256x256 frame on one x86
+ *     core with 100 frames)
+ * @GST_QANOMALY_TEACH_METHOD_GAUSSIAN: per-cell mean and variance (far
+ *     cheaper to score; for the smallest CPUs)
+ */
+typedef enum
+{
+  GST_QANOMALY_TEACH_METHOD_MODEL = 0,
+  GST_QANOMALY_TEACH_METHOD_KNN = 1,
+  GST_QANOMALY_TEACH_METHOD_GAUSSIAN = 2,
+} GstQAnomalyTeachMethod;
+
+#define GST_TYPE_QANOMALY_TEACH_METHOD (gst_qanomaly_teach_method_get_type ())
+GType gst_qanomaly_teach_method_get_type (void);
+
 struct _GstQAnomaly
 {
   GstVideoFilter videofilter;
@@ -43,6 +62,7 @@ struct _GstQAnomaly
   gchar *roi;                   /* "x,y,width,height" or NULL */
   GstQAnomalyMessageOn message_on;
   guint teach_frames;
+  GstQAnomalyTeachMethod teach_method;
   gchar *scene_path;            /* taught model to load, or to save to */
   gboolean teach_requested;     /* the "teach" action, until served */
   gboolean teaching;            /* a teacher is collecting frames */

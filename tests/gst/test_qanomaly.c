@@ -509,21 +509,37 @@ START_TEST (test_teach_and_scene)
 }
 END_TEST
 
-/* The built-in feature model (no model property): it learns the clean
- * frames, then a planted defect is anomalous with its box around the
- * defect, and a clean frame is not. */
+/* The built-in feature model (no model property), taught by each
+ * teach-method (_i: model = its knn, knn, gaussian; the scene file says
+ * which): it learns the clean frames, then a planted defect is anomalous
+ * with its box around the defect, and a clean frame is not. */
 START_TEST (test_builtin_model)
 {
+  static const char *const method[] = { "knn", "knn", "gaussian" };
   fixture f;
   GstMessage *m;
   GstBuffer *out;
   const GstStructure *st;
   gboolean anomalous;
   gint x, y, w, h;
+  gchar *scene = gst_test_temp_model_path ();
+  q8_model *taught = NULL;
+  const char *got;
+  char err[256];
 
-  fixture_init_valist_builtin (&f, "teach-frames", 4, NULL);
+  g_unlink (scene);
+  fixture_init_valist_builtin (&f, "teach-frames", 4, "teach-method", _i,
+      "scene", scene, NULL);
   m = push_teaching_frames (&f, 0, 4);
   gst_message_unref (m);
+  ck_assert_int_eq (q8_model_load_file (scene, &taught, err, sizeof err),
+      Q8_OK);
+  ck_assert_int_eq (q8_model_meta_string (taught, "anomaly.method", &got),
+      Q8_OK);
+  ck_assert_str_eq (got, method[_i]);
+  q8_model_free (taught);
+  g_unlink (scene);
+  g_free (scene);
 
   out = gst_harness_push_and_pull (f.h, make_frame (&f, 100, 255, 4));
   m = pop_anomaly_message (&f);
@@ -613,7 +629,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_threshold_and_roi);
   tcase_add_test (tc, test_errors);
   tcase_add_test (tc, test_teach_and_scene);
-  tcase_add_test (tc, test_builtin_model);
+  tcase_add_loop_test (tc, test_builtin_model, 0, 3);
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   return s;
