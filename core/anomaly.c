@@ -319,60 +319,64 @@ bank_byte (const feat_info *f, uint8_t raw)
 }
 
 /* The knn cell distances d of frame q (bank bytes, [gh, gw, C]) against
- * bank ([gh, gw, nb, C]) without its frame skip (-1: none). */
+ * bank ([gh, gw, nb, C]) without its frame skip (-1: none); best is
+ * gh * gw words of scratch. */
 typedef struct {
   q8_l2nn_fn l2nn;
   const feat_info *f;
   int radius, nb, skip;
   const uint8_t *bank, *q;
+  uint32_t *best;
   float *d;
 } knn_job;
 
-/* d of cell (y, x). */
-static inline void
-knn_cell (const knn_job *j, int y, int x)
-{
-  const feat_info *f = j->f;
-  const int r = j->radius, nb = j->nb, skip = j->skip;
-  const size_t c = (size_t) f->c, row = (size_t) nb * c;
-  const uint8_t *qc = j->q + ((size_t) y * f->gw + x) * c;
-  uint32_t best = UINT32_MAX;
-  int ya = y > r ? y - r : 0, yb = y + r < f->gh - 1 ? y + r : f->gh - 1;
-  int xa = x > r ? x - r : 0, xb = x + r < f->gw - 1 ? x + r : f->gw - 1;
-  for (int yy = ya; yy <= yb; yy++)
-    for (int xx = xa; xx <= xb; xx++) {
-      const uint8_t *bc = j->bank + ((size_t) yy * f->gw + xx) * row;
-      uint32_t v;
-      if (skip < 0) {
-        v = j->l2nn ((size_t) nb, c, qc, bc);
-      } else {
-        uint32_t w = j->l2nn ((size_t) (nb - skip - 1), c, qc,
-                              bc + (size_t) (skip + 1) * c);
-        v = j->l2nn ((size_t) skip, c, qc, bc);
-        v = w < v ? w : v;
-      }
-      best = v < best ? v : best;
-    }
-  j->d[(size_t) y * f->gw + x]
-      = (float) (best * ((double) f->scale * f->scale / f->c));
-}
+#define MAX_QUERIES ((2 * MAX_RADIUS + 1) * (2 * MAX_RADIUS + 1))
 
-/* Rows [y0, y1) of the grid, in column strips whose (2R + 1) x (strip +
- * 2R) bank cells fit in about 256 KiB: as a strip walks down the rows,
- * the bank cells a query shares with its neighbours (each is read by
- * (2R + 1)^2 of them) come from the core's cache, not from memory. */
+/* Query rows [y0, y1).  The loop runs over bank cells, each searched once
+ * for all the query cells within the radius of it (up to (2R + 1)^2):
+ * the bank, 430 KB a frame here, is read from memory once per frame
+ * rather than once per neighbour. */
 static void
 knn_rows (void *ctx, int32_t y0, int32_t y1)
 {
   const knn_job *j = ctx;
-  const int r = j->radius, gw = j->f->gw;
-  const size_t cell = (size_t) j->nb * (size_t) j->f->c;
-  const size_t fit = ((size_t) 256 << 10) / ((size_t) (2 * r + 1) * cell);
-  const int strip = fit > (size_t) (2 * r + 8) ? (int) fit - 2 * r : 8;
-  for (int sx = 0; sx < gw; sx += strip)
-    for (int y = y0; y < y1; y++)
-      for (int x = sx; x < gw && x < sx + strip; x++)
-        knn_cell (j, y, x);
+  const feat_info *f = j->f;
+  const int r = j->radius, nb = j->nb, skip = j->skip, gw = f->gw;
+  const size_t c = (size_t) f->c, row = (size_t) nb * c;
+  const uint8_t *xs[MAX_QUERIES];
+  uint32_t lb[MAX_QUERIES];
+  size_t at[MAX_QUERIES];
+  for (size_t i = (size_t) y0 * gw; i < (size_t) y1 * gw; i++)
+    j->best[i] = UINT32_MAX;
+  const int ya = y0 > r ? y0 - r : 0;
+  const int yb = y1 - 1 + r < f->gh - 1 ? y1 - 1 + r : f->gh - 1;
+  for (int yy = ya; yy <= yb; yy++)
+    for (int xx = 0; xx < gw; xx++) {
+      size_t m = 0;
+      int qy0 = yy - r > y0 ? yy - r : y0;
+      int qy1 = yy + r < y1 - 1 ? yy + r : y1 - 1;
+      int qx0 = xx > r ? xx - r : 0, qx1 = xx + r < gw - 1 ? xx + r : gw - 1;
+      for (int y = qy0; y <= qy1; y++)
+        for (int x = qx0; x <= qx1; x++) {
+          at[m] = (size_t) y * gw + x;
+          xs[m] = j->q + at[m] * c;
+          lb[m] = j->best[at[m]];
+          m++;
+        }
+      const uint8_t *bc = j->bank + ((size_t) yy * gw + xx) * row;
+      if (skip < 0) {
+        j->l2nn ((size_t) nb, c, m, xs, bc, lb);
+      } else {
+        j->l2nn ((size_t) skip, c, m, xs, bc, lb);
+        j->l2nn ((size_t) (nb - skip - 1), c, m, xs,
+                 bc + (size_t) (skip + 1) * c, lb);
+      }
+      for (size_t k = 0; k < m; k++)
+        j->best[at[k]] = lb[k];
+    }
+  const double unit = (double) f->scale * f->scale / f->c;
+  for (size_t i = (size_t) y0 * gw; i < (size_t) y1 * gw; i++)
+    j->d[i] = (float) (j->best[i] * unit);
 }
 
 /* All rows, on pool's threads if there is one (a band of rows each). */
@@ -409,7 +413,8 @@ teach_knn (const q8_teacher *t, const q8_teach_params *p, q8_builder *b,
   uint8_t *bank = malloc (bytes), *q = malloc (n);
   int *slot = malloc ((size_t) frames * sizeof *slot);
   float *d = malloc (cells * sizeof *d);
-  if (!bank || !q || !slot || !d)
+  uint32_t *best = malloc (cells * sizeof *best);
+  if (!bank || !q || !slot || !d || !best)
     goto done;
 
   /* Bank frame j is teaching frame j * frames / nb: evenly spaced. */
@@ -426,7 +431,7 @@ teach_knn (const q8_teacher *t, const q8_teach_params *p, q8_builder *b,
     }
   }
   knn_job job = { .l2nn = q8__kernels ()->l2nn, .f = f, .radius = p->radius,
-                  .nb = nb, .bank = bank, .q = q, .d = d };
+                  .nb = nb, .bank = bank, .q = q, .best = best, .d = d };
   for (int i = 0; i < frames; i++) {
     const uint8_t *fr = t->frames + (size_t) i * n;
     for (size_t j = 0; j < n; j++)
@@ -449,6 +454,7 @@ done:
   free (q);
   free (slot);
   free (d);
+  free (best);
   return st;
 }
 
@@ -539,6 +545,7 @@ struct q8_scorer {
   const uint8_t *bank;
   int nb, radius;
   uint8_t *q;   /* knn: n, the frame as bank bytes */
+  uint32_t *best; /* knn: gh * gw, nearest squared distances */
   q8_l2nn_fn l2nn;
   float *mean;  /* n */
   float *ivar;  /* n: 1 / var */
@@ -601,7 +608,8 @@ scorer_knn (const q8_model *model, q8_scorer *s, char *err, size_t es)
   s->nb = tb->dims[2];
   s->radius = (int) radius;
   s->q = malloc (s->f.n);
-  if (s->q == NULL)
+  s->best = malloc ((size_t) s->f.gh * s->f.gw * sizeof *s->best);
+  if (s->q == NULL || s->best == NULL)
     return Q8_ENOMEM;
   s->l2nn = q8__kernels ()->l2nn;
   return Q8_OK;
@@ -684,6 +692,7 @@ q8_scorer_free (q8_scorer *s)
   free (s->mean);
   free (s->ivar);
   free (s->q);
+  free (s->best);
   free (s->d);
   free (s);
 }
@@ -703,7 +712,7 @@ q8_scorer_run (q8_scorer *s, const q8_plan *plan, float *map, double *score)
       s->q[j] = bank_byte (&s->f, fr[j]);
     knn_job job = { .l2nn = s->l2nn, .f = &s->f, .radius = s->radius,
                     .nb = s->nb, .skip = -1, .bank = s->bank, .q = s->q,
-                    .d = s->d };
+                    .best = s->best, .d = s->d };
     /* The plan's threads, idle between its runs. */
     knn_distances (plan->pool, &job);
     *score = smooth_max (s->d, s->f.gh, s->f.gw, map);

@@ -225,14 +225,19 @@ typedef void (*q8_resize_fn) (const q8_resize_params *p, const int8_t *in,
 void q8_s8_resize__scalar (const q8_resize_params *p, const int8_t *in,
                            int8_t *out, int32_t y0, int32_t y1);
 
-/* Nearest neighbour by squared Euclidean distance: the least
- * sum_k (x[k] - b_i[k])^2 over the n rows b_i = bank + i * c, exact
- * (c <= Q8_L2NN_MAX_C keeps it inside 32 bits); UINT32_MAX if n = 0. */
+/* Nearest neighbour by squared Euclidean distance: for each of m queries
+ * x[j] (c bytes each), best[j] = min (best[j], min over the n rows
+ * b_i = bank + i * c of sum_k (x[j][k] - b_i[k])^2), exact (c <=
+ * Q8_L2NN_MAX_C keeps it inside 32 bits).  Several queries per call so
+ * that each bank row is read once for all of them: the search is bound by
+ * reading the bank. */
 #define Q8_L2NN_MAX_C 32768
-typedef uint32_t (*q8_l2nn_fn) (size_t n, size_t c, const uint8_t *x,
-                                const uint8_t *bank);
-uint32_t q8_u8_l2nn__scalar (size_t n, size_t c, const uint8_t *x,
-                             const uint8_t *bank);
+typedef void (*q8_l2nn_fn) (size_t n, size_t c, size_t m,
+                            const uint8_t *const *x, const uint8_t *bank,
+                            uint32_t *best);
+void q8_u8_l2nn__scalar (size_t n, size_t c, size_t m,
+                         const uint8_t *const *x, const uint8_t *bank,
+                         uint32_t *best);
 
 /* ------------------------------------------------------------------ */
 /* Dispatch (kernels/dispatch.c is the only file that knows the CPU)   */

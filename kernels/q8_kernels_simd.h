@@ -62,8 +62,9 @@ void q8_s8_depth_to_space__avx512vnni (const q8_d2s_params *p,
 
 /* Bilinear resize of 1 channel with fw >= 2, fh * fw <= 32: separable,
  * int16 and vpermw; other shapes call the AVX2 kernel. */
-uint32_t q8_u8_l2nn__avx512vnni (size_t n, size_t c, const uint8_t *x,
-                                 const uint8_t *bank);
+void q8_u8_l2nn__avx512vnni (size_t n, size_t c, size_t m,
+                             const uint8_t *const *x, const uint8_t *bank,
+                             uint32_t *best);
 void q8_s8_resize__avx512vnni (const q8_resize_params *p, const int8_t *in,
                                int8_t *out, int32_t y0, int32_t y1);
 
@@ -100,8 +101,9 @@ void q8_s8_resize__avx2 (const q8_resize_params *p, const int8_t *in,
 void q8_rescale__avx2 (size_t pixels, size_t c, const void *x,
                        size_t x_stride, void *y, size_t y_stride,
                        const q8_rescale_params *p);
-uint32_t q8_u8_l2nn__avx2 (size_t n, size_t c, const uint8_t *x,
-                           const uint8_t *bank);
+void q8_u8_l2nn__avx2 (size_t n, size_t c, size_t m,
+                       const uint8_t *const *x, const uint8_t *bank,
+                       uint32_t *best);
 void q8_s8_maxpool__avx2 (const q8_pool_params *p, const int8_t *in,
                           int8_t *out, int32_t y0, int32_t y1);
 size_t q8_s8_conv2d_packed_size__avx2 (const q8_conv_params *p);
@@ -135,10 +137,12 @@ void q8_s8_dwconv2d_requant__neon (const q8_conv_params *p,
 /* Generic convolution for baseline aarch64 NEON (groups = 1, kw * in_c
  * rounded up to 16 <= 2048): smull/smlal2/sadalp along the span, 3 pixels
  * x 8 channels per tile. */
-uint32_t q8_u8_l2nn__neon (size_t n, size_t c, const uint8_t *x,
-                           const uint8_t *bank);
-uint32_t q8_u8_l2nn__neondot (size_t n, size_t c, const uint8_t *x,
-                              const uint8_t *bank);
+void q8_u8_l2nn__neon (size_t n, size_t c, size_t m,
+                       const uint8_t *const *x, const uint8_t *bank,
+                       uint32_t *best);
+void q8_u8_l2nn__neondot (size_t n, size_t c, size_t m,
+                          const uint8_t *const *x, const uint8_t *bank,
+                          uint32_t *best);
 int q8_s8_conv2d_accepts__neon (const q8_conv_params *p);
 size_t q8_s8_conv2d_packed_size__neon (const q8_conv_params *p);
 void q8_s8_conv2d_pack__neon (const q8_conv_params *p, const int8_t *w,

@@ -1,8 +1,10 @@
 /* q8_u8_l2nn__avx2.c - nearest neighbour by squared Euclidean distance
- * over uint8 vectors, 4 bank rows at a time: 16 bytes of each widened to
- * int16, differences squared and pair-summed by vpmaddwd into 8 int32
- * lanes.  The last c % 16 bytes are the final 16 of the row re-read with
- * the lanes already counted zeroed, so no scalar tail runs per row.
+ * over uint8 vectors, 4 queries at a time: each 16 bytes of a bank row
+ * is widened to int16 once and subtracted from all 4 queries' bytes, the
+ * differences squared and pair-summed by vpmaddwd into 8 int32 lanes per
+ * query (the queries left over one at a time).  The last c % 16 bytes
+ * are the final 16 of the row re-read with the lanes already counted
+ * zeroed, so no scalar tail runs per row.
  * Integer sums: the result is the scalar kernel's exactly. */
 #include <immintrin.h>
 
@@ -25,35 +27,27 @@ load16 (const uint8_t *p)
   return _mm256_cvtepu8_epi16 (_mm_loadu_si128 ((const __m128i *) p));
 }
 
-/* acc + the squared differences of x and b's 16 bytes, lanes in keep. */
+/* acc + the squared differences of x's 16 bytes and bv, lanes in keep. */
 static inline __m256i
-sqdiff16 (__m256i acc, __m256i xv, const uint8_t *b, __m256i keep)
+sqdiff16 (__m256i acc, const uint8_t *x, __m256i bv, __m256i keep)
 {
-  __m256i d = _mm256_and_si256 (_mm256_sub_epi16 (xv, load16 (b)), keep);
+  __m256i d = _mm256_and_si256 (_mm256_sub_epi16 (load16 (x), bv), keep);
   return _mm256_add_epi32 (acc, _mm256_madd_epi16 (d, d));
 }
 
-static uint32_t
-l2_small (size_t c, const uint8_t *x, const uint8_t *b)
+static inline uint32_t
+min_u32 (uint32_t a, uint32_t b)
 {
-  uint32_t d = 0;
-  for (size_t k = 0; k < c; k++) {
-    int32_t e = (int32_t) x[k] - (int32_t) b[k];
-    d += (uint32_t) (e * e);
-  }
-  return d;
+  return a < b ? a : b;
 }
 
-uint32_t
-q8_u8_l2nn__avx2 (size_t n, size_t c, const uint8_t *x, const uint8_t *bank)
+void
+q8_u8_l2nn__avx2 (size_t n, size_t c, size_t m, const uint8_t *const *x,
+                  const uint8_t *bank, uint32_t *best)
 {
-  uint32_t best = UINT32_MAX;
   if (c < 16) {
-    for (size_t i = 0; i < n; i++) {
-      uint32_t d = l2_small (c, x, bank + i * c);
-      best = d < best ? d : best;
-    }
-    return best;
+    q8_u8_l2nn__scalar (n, c, m, x, bank, best);
+    return;
   }
   const size_t c16 = c & ~(size_t) 15, t = c - 16;
   /* Tail lanes j of the re-read block at t count if t + j >= c16. */
@@ -63,40 +57,49 @@ q8_u8_l2nn__avx2 (size_t n, size_t c, const uint8_t *x, const uint8_t *bank)
   const __m256i tmask = _mm256_cmpgt_epi16 (
       lane, _mm256_set1_epi16 ((short) (c16 - t) - 1));
   const int has_tail = c16 < c;
-  const __m256i xt = load16 (x + t);
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const uint8_t *b0 = bank + i * c, *b1 = b0 + c, *b2 = b1 + c,
-                  *b3 = b2 + c;
-    __m256i a0 = _mm256_setzero_si256 (), a1 = a0, a2 = a0, a3 = a0;
-    for (size_t k = 0; k < c16; k += 16) {
-      __m256i xv = load16 (x + k);
-      a0 = sqdiff16 (a0, xv, b0 + k, all);
-      a1 = sqdiff16 (a1, xv, b1 + k, all);
-      a2 = sqdiff16 (a2, xv, b2 + k, all);
-      a3 = sqdiff16 (a3, xv, b3 + k, all);
+  size_t j = 0;
+  for (; j + 4 <= m; j += 4) {
+    const uint8_t *x0 = x[j], *x1 = x[j + 1], *x2 = x[j + 2], *x3 = x[j + 3];
+    uint32_t m0 = best[j], m1 = best[j + 1], m2 = best[j + 2],
+             m3 = best[j + 3];
+    for (size_t i = 0; i < n; i++) {
+      const uint8_t *b = bank + i * c;
+      __m256i a0 = _mm256_setzero_si256 (), a1 = a0, a2 = a0, a3 = a0;
+      for (size_t k = 0; k < c16; k += 16) {
+        __m256i bv = load16 (b + k);
+        a0 = sqdiff16 (a0, x0 + k, bv, all);
+        a1 = sqdiff16 (a1, x1 + k, bv, all);
+        a2 = sqdiff16 (a2, x2 + k, bv, all);
+        a3 = sqdiff16 (a3, x3 + k, bv, all);
+      }
+      if (has_tail) {
+        __m256i bv = load16 (b + t);
+        a0 = sqdiff16 (a0, x0 + t, bv, tmask);
+        a1 = sqdiff16 (a1, x1 + t, bv, tmask);
+        a2 = sqdiff16 (a2, x2 + t, bv, tmask);
+        a3 = sqdiff16 (a3, x3 + t, bv, tmask);
+      }
+      m0 = min_u32 (m0, hsum (a0));
+      m1 = min_u32 (m1, hsum (a1));
+      m2 = min_u32 (m2, hsum (a2));
+      m3 = min_u32 (m3, hsum (a3));
     }
-    if (has_tail) {
-      a0 = sqdiff16 (a0, xt, b0 + t, tmask);
-      a1 = sqdiff16 (a1, xt, b1 + t, tmask);
-      a2 = sqdiff16 (a2, xt, b2 + t, tmask);
-      a3 = sqdiff16 (a3, xt, b3 + t, tmask);
+    best[j] = m0;
+    best[j + 1] = m1;
+    best[j + 2] = m2;
+    best[j + 3] = m3;
+  }
+  for (; j < m; j++) {
+    uint32_t m0 = best[j];
+    for (size_t i = 0; i < n; i++) {
+      const uint8_t *b = bank + i * c;
+      __m256i a0 = _mm256_setzero_si256 ();
+      for (size_t k = 0; k < c16; k += 16)
+        a0 = sqdiff16 (a0, x[j] + k, load16 (b + k), all);
+      if (has_tail)
+        a0 = sqdiff16 (a0, x[j] + t, load16 (b + t), tmask);
+      m0 = min_u32 (m0, hsum (a0));
     }
-    uint32_t d0 = hsum (a0), d1 = hsum (a1), d2 = hsum (a2), d3 = hsum (a3);
-    d0 = d0 < d1 ? d0 : d1;
-    d2 = d2 < d3 ? d2 : d3;
-    d0 = d0 < d2 ? d0 : d2;
-    best = d0 < best ? d0 : best;
+    best[j] = m0;
   }
-  for (; i < n; i++) {
-    const uint8_t *b = bank + i * c;
-    __m256i a = _mm256_setzero_si256 ();
-    for (size_t k = 0; k < c16; k += 16)
-      a = sqdiff16 (a, load16 (x + k), b + k, all);
-    if (has_tail)
-      a = sqdiff16 (a, xt, b + t, tmask);
-    uint32_t d = hsum (a);
-    best = d < best ? d : best;
-  }
-  return best;
 }

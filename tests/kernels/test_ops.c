@@ -702,26 +702,41 @@ END_TEST
 
 /* ---- l2nn: nearest neighbour by squared distance --------------------------- */
 
+/* One query from "no neighbour yet". */
+static uint32_t
+nn1 (const q8_kernel_table *k, size_t n, size_t c, const uint8_t *x,
+     const uint8_t *bank)
+{
+  uint32_t best = UINT32_MAX;
+  k->l2nn (n, c, 1, &x, bank, &best);
+  return best;
+}
+
 START_TEST (test_l2nn_hand)
 {
   const q8_kernel_table *k = q8__kernels_for ((q8_isa) _i);
   if (k == NULL)
     return;
-  /* 3 rows of 5: distances 0^2..: row 0 = (1,1,1,1,1) from x = (0, 2, 1,
-   * 1, 4): 1 + 1 + 0 + 0 + 9 = 11; row 1 = x exactly but the last byte +2:
-   * 4; row 2 = 255s: far.  The nearest is row 1, 4. */
+  /* 3 rows of 5; x = (0, 2, 1, 1, 4).  Row 0 = (1, 1, 1, 1, 1): 1 + 1 +
+   * 0 + 0 + 9 = 11; row 1 = x but the last byte + 2: 4; row 2 = 255s:
+   * far.  The nearest is row 1, 4. */
   const uint8_t x[5] = { 0, 2, 1, 1, 4 };
   const uint8_t bank[15] = { 1, 1, 1, 1, 1, 0, 2, 1, 1, 6,
                              255, 255, 255, 255, 255 };
-  ck_assert_uint_eq (k->l2nn (3, 5, x, bank), 4);
-  ck_assert_uint_eq (k->l2nn (1, 5, x, bank), 11);
-  ck_assert_uint_eq (k->l2nn (1, 5, x, bank + 10),
+  ck_assert_uint_eq (nn1 (k, 3, 5, x, bank), 4);
+  ck_assert_uint_eq (nn1 (k, 1, 5, x, bank), 11);
+  ck_assert_uint_eq (nn1 (k, 1, 5, x, bank + 10),
                      255u * 255 + 253u * 253 + 254u * 254 * 2 + 251u * 251);
-  ck_assert_uint_eq (k->l2nn (0, 5, x, bank), UINT32_MAX);
+  ck_assert_uint_eq (nn1 (k, 0, 5, x, bank), UINT32_MAX);
+  /* An earlier, nearer result stands. */
+  uint32_t best = 3;
+  const uint8_t *xp = x;
+  k->l2nn (3, 5, 1, &xp, bank, &best);
+  ck_assert_uint_eq (best, 3);
   /* The largest sum the contract allows: Q8_L2NN_MAX_C bytes 0 vs 255. */
   static uint8_t zeros[Q8_L2NN_MAX_C], full[Q8_L2NN_MAX_C];
   memset (full, 255, sizeof full);
-  ck_assert_uint_eq (k->l2nn (1, Q8_L2NN_MAX_C, zeros, full),
+  ck_assert_uint_eq (nn1 (k, 1, Q8_L2NN_MAX_C, zeros, full),
                      (uint32_t) Q8_L2NN_MAX_C * 255u * 255u);
 }
 END_TEST
@@ -733,33 +748,48 @@ START_TEST (test_l2nn_random)
     return;
   q8_rng r;
   q8_rng_seed (&r, 77 + (uint64_t) _i);
-  static uint8_t x[300], bank[13 * 300];
-  /* Channel counts around the vector widths and odd ones; 1..13 rows (the
-   * 4-row blocks and their remainders); values near the ends and near x
-   * so that the nearest row varies. */
+  static uint8_t xs[11 * 300], bank[13 * 300];
+  const uint8_t *x[11];
+  uint32_t best[11], want[11];
+  /* Channel counts around the vector widths and odd ones; 1..13 rows and
+   * 1..11 queries (the kernels' blocks and their remainders); values near
+   * the ends and near the first query, so that the nearest row varies;
+   * starting bests above and below the answer. */
   for (int iter = 0; iter < 400; iter++) {
     size_t c = (size_t) q8_rng_int (&r, 1, 300);
     size_t n = (size_t) q8_rng_int (&r, 1, 13);
-    for (size_t j = 0; j < c; j++)
-      x[j] = (uint8_t) q8_rng_int (&r, 0, 255);
-    for (size_t i = 0; i < n; i++)
-      for (size_t j = 0; j < c; j++)
-        bank[i * c + j] = iter % 3 == 0
-                              ? (uint8_t) (q8_rng_int (&r, 0, 1) * 255)
-                              : (uint8_t) (x[j] + q8_rng_int (&r, -20, 20));
-    uint64_t best = UINT64_MAX;
-    for (size_t i = 0; i < n; i++) {
-      uint64_t d = 0;
-      for (size_t j = 0; j < c; j++) {
-        int64_t e = (int64_t) x[j] - bank[i * c + j];
-        d += (uint64_t) (e * e);
-      }
-      best = d < best ? d : best;
+    size_t m = (size_t) q8_rng_int (&r, 1, 11);
+    for (size_t j = 0; j < m; j++) {
+      x[j] = xs + j * c;
+      for (size_t t = 0; t < c; t++)
+        xs[j * c + t] = j == 0 ? (uint8_t) q8_rng_int (&r, 0, 255)
+                               : (uint8_t) (xs[t] + q8_rng_int (&r, -9, 9));
     }
-    ck_assert_msg (k->l2nn (n, c, x, bank) == best,
-                   "%s: n %zu c %zu: %u, reference %llu",
-                   q8_isa_name ((q8_isa) _i), n, c, k->l2nn (n, c, x, bank),
-                   (unsigned long long) best);
+    for (size_t i = 0; i < n; i++)
+      for (size_t t = 0; t < c; t++)
+        bank[i * c + t] = iter % 3 == 0
+                              ? (uint8_t) (q8_rng_int (&r, 0, 1) * 255)
+                              : (uint8_t) (xs[t] + q8_rng_int (&r, -20, 20));
+    for (size_t j = 0; j < m; j++) {
+      uint64_t nearest = UINT64_MAX;
+      for (size_t i = 0; i < n; i++) {
+        uint64_t d = 0;
+        for (size_t t = 0; t < c; t++) {
+          int64_t e = (int64_t) x[j][t] - bank[i * c + t];
+          d += (uint64_t) (e * e);
+        }
+        nearest = d < nearest ? d : nearest;
+      }
+      best[j] = q8_rng_int (&r, 0, 3) == 0 ? (uint32_t) q8_rng_int (&r, 0, 5000)
+                                           : UINT32_MAX;
+      want[j] = nearest < best[j] ? (uint32_t) nearest : best[j];
+    }
+    k->l2nn (n, c, m, x, bank, best);
+    for (size_t j = 0; j < m; j++)
+      ck_assert_msg (best[j] == want[j],
+                     "%s: n %zu c %zu m %zu query %zu: %u, reference %u",
+                     q8_isa_name ((q8_isa) _i), n, c, m, j, best[j],
+                     want[j]);
   }
 }
 END_TEST
