@@ -334,7 +334,7 @@ typedef struct {
 
 /* Query rows [y0, y1).  The loop runs over bank cells, each searched once
  * for all the query cells within the radius of it (up to (2R + 1)^2):
- * the bank, 430 KB a frame here, is read from memory once per frame
+ * the bank, 262 KB a frame here, is read from memory once per frame
  * rather than once per neighbour. */
 static void
 knn_rows (void *ctx, int32_t y0, int32_t y1)

@@ -29,7 +29,8 @@ The decoder and classifier are dropped at export.
        conv 1x1    64->32 (linear)  32x32 -> nearest x2: coarse features
   concat (fine, coarse)             64x64x64
 
-TAPS (--taps, the shipped default since the thin-line work): the stem's
+TAPS (--taps; shipped with the per-cell Gaussian, not with the memory bank
+they lower, see models/README.md): the stem's
 first two layers, which see 3x3 and 7x7 px, are also kept in the output:
   first layer (ReLU)  -> max pool 4x4 -> conv 1x1 16->16   64x64
   second layer (ReLU) -> max pool 2x2 -> conv 1x1 32->25   64x64
