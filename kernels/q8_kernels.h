@@ -239,6 +239,27 @@ void q8_u8_l2nn__scalar (size_t n, size_t c, size_t m,
                          const uint8_t *const *x, const uint8_t *bank,
                          uint32_t *best);
 
+/* For SIMD l2nn kernels that search with queries widened to int16: the
+ * queries in turns of wide / c (c <= wide), each turn widened into xw
+ * and handed to search. */
+typedef void (*q8_l2nn_wide_fn) (size_t n, size_t c, size_t m,
+                                 const int16_t *xw, const uint8_t *bank,
+                                 uint32_t *best);
+static inline void
+q8_l2nn_in_turns (size_t n, size_t c, size_t m, const uint8_t *const *x,
+                  const uint8_t *bank, uint32_t *best, int16_t *xw,
+                  size_t wide, q8_l2nn_wide_fn search)
+{
+  const size_t per = wide / c;
+  for (size_t j0 = 0; j0 < m; j0 += per) {
+    const size_t g = m - j0 < per ? m - j0 : per;
+    for (size_t j = 0; j < g; j++)
+      for (size_t k = 0; k < c; k++)
+        xw[j * c + k] = x[j0 + j][k];
+    search (n, c, g, xw, bank, best + j0);
+  }
+}
+
 /* ------------------------------------------------------------------ */
 /* Dispatch (kernels/dispatch.c is the only file that knows the CPU)   */
 /* ------------------------------------------------------------------ */

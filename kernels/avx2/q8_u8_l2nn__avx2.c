@@ -1,15 +1,20 @@
 /* q8_u8_l2nn__avx2.c - nearest neighbour by squared Euclidean distance
- * over uint8 vectors, 4 queries at a time: each 16 bytes of a bank row
- * is widened to int16 once and subtracted from all 4 queries' bytes, the
- * differences squared and pair-summed by vpmaddwd into 8 int32 lanes per
- * query (the queries left over one at a time).  The last c % 16 bytes
- * are the final 16 of the row re-read with the lanes already counted
- * zeroed, so no scalar tail runs per row.
- * Integer sums: the result is the scalar kernel's exactly. */
+ * over uint8 vectors, 4 queries at a time.  The queries are widened to
+ * int16 once per call (on the stack), so the inner loop widens only the
+ * bank: each 16 bytes of a bank row is widened once and subtracted from
+ * all 4 queries, the differences squared and pair-summed by vpmaddwd into
+ * 8 int32 lanes per query (the queries left over one at a time).  The last
+ * c % 16 bytes are the final 16 of the row re-read with the lanes already
+ * counted zeroed, so no scalar tail runs per row.  Integer sums: the
+ * result is the scalar kernel's exactly. */
 #include <immintrin.h>
 
 #include "q8_kernels.h"
 #include "q8_kernels_simd.h"
+
+/* int16 elements of widened queries held at once (16 KiB of stack);
+ * wider features take the scalar kernel. */
+#define WIDE_MAX 8192
 
 static inline uint32_t
 hsum (__m256i v)
@@ -27,11 +32,12 @@ load16 (const uint8_t *p)
   return _mm256_cvtepu8_epi16 (_mm_loadu_si128 ((const __m128i *) p));
 }
 
-/* acc + the squared differences of x's 16 bytes and bv, lanes in keep. */
+/* acc + the squared differences of the widened x and bv, lanes in keep. */
 static inline __m256i
-sqdiff16 (__m256i acc, const uint8_t *x, __m256i bv, __m256i keep)
+sqdiff16 (__m256i acc, const int16_t *x, __m256i bv, __m256i keep)
 {
-  __m256i d = _mm256_and_si256 (_mm256_sub_epi16 (load16 (x), bv), keep);
+  __m256i xv = _mm256_loadu_si256 ((const __m256i *) x);
+  __m256i d = _mm256_and_si256 (_mm256_sub_epi16 (xv, bv), keep);
   return _mm256_add_epi32 (acc, _mm256_madd_epi16 (d, d));
 }
 
@@ -41,14 +47,12 @@ min_u32 (uint32_t a, uint32_t b)
   return a < b ? a : b;
 }
 
-void
-q8_u8_l2nn__avx2 (size_t n, size_t c, size_t m, const uint8_t *const *x,
-                  const uint8_t *bank, uint32_t *best)
+/* m queries (widened, c elements each, m * c <= WIDE_MAX) against the n
+ * rows; c >= 16. */
+static void
+search (size_t n, size_t c, size_t m, const int16_t *xw, const uint8_t *bank,
+        uint32_t *best)
 {
-  if (c < 16) {
-    q8_u8_l2nn__scalar (n, c, m, x, bank, best);
-    return;
-  }
   const size_t c16 = c & ~(size_t) 15, t = c - 16;
   /* Tail lanes j of the re-read block at t count if t + j >= c16. */
   const __m256i all = _mm256_set1_epi16 (-1);
@@ -59,7 +63,7 @@ q8_u8_l2nn__avx2 (size_t n, size_t c, size_t m, const uint8_t *const *x,
   const int has_tail = c16 < c;
   size_t j = 0;
   for (; j + 4 <= m; j += 4) {
-    const uint8_t *x0 = x[j], *x1 = x[j + 1], *x2 = x[j + 2], *x3 = x[j + 3];
+    const int16_t *x0 = xw + j * c, *x1 = x0 + c, *x2 = x1 + c, *x3 = x2 + c;
     uint32_t m0 = best[j], m1 = best[j + 1], m2 = best[j + 2],
              m3 = best[j + 3];
     for (size_t i = 0; i < n; i++) {
@@ -90,16 +94,29 @@ q8_u8_l2nn__avx2 (size_t n, size_t c, size_t m, const uint8_t *const *x,
     best[j + 3] = m3;
   }
   for (; j < m; j++) {
+    const int16_t *x0 = xw + j * c;
     uint32_t m0 = best[j];
     for (size_t i = 0; i < n; i++) {
       const uint8_t *b = bank + i * c;
       __m256i a0 = _mm256_setzero_si256 ();
       for (size_t k = 0; k < c16; k += 16)
-        a0 = sqdiff16 (a0, x[j] + k, load16 (b + k), all);
+        a0 = sqdiff16 (a0, x0 + k, load16 (b + k), all);
       if (has_tail)
-        a0 = sqdiff16 (a0, x[j] + t, load16 (b + t), tmask);
+        a0 = sqdiff16 (a0, x0 + t, load16 (b + t), tmask);
       m0 = min_u32 (m0, hsum (a0));
     }
     best[j] = m0;
   }
+}
+
+void
+q8_u8_l2nn__avx2 (size_t n, size_t c, size_t m, const uint8_t *const *x,
+                  const uint8_t *bank, uint32_t *best)
+{
+  if (c < 16 || c > WIDE_MAX) {
+    q8_u8_l2nn__scalar (n, c, m, x, bank, best);
+    return;
+  }
+  int16_t xw[WIDE_MAX];
+  q8_l2nn_in_turns (n, c, m, x, bank, best, xw, WIDE_MAX, search);
 }

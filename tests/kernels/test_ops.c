@@ -738,6 +738,15 @@ START_TEST (test_l2nn_hand)
   memset (full, 255, sizeof full);
   ck_assert_uint_eq (nn1 (k, 1, Q8_L2NN_MAX_C, zeros, full),
                      (uint32_t) Q8_L2NN_MAX_C * 255u * 255u);
+  /* Two such queries at once, and two of 5000 bytes (more than the x86
+   * kernels hold widened at once, so they take them in turns). */
+  const uint8_t *two[2] = { zeros, full };
+  for (size_t c = 5000; c <= Q8_L2NN_MAX_C; c += Q8_L2NN_MAX_C - 5000) {
+    uint32_t b2[2] = { UINT32_MAX, UINT32_MAX };
+    k->l2nn (1, c, 2, two, full, b2);
+    ck_assert_uint_eq (b2[0], (uint32_t) c * 255u * 255u);
+    ck_assert_uint_eq (b2[1], 0);
+  }
 }
 END_TEST
 
