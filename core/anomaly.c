@@ -310,12 +310,26 @@ done:
   return st;
 }
 
-/* An output byte as the memory bank holds it: unsigned, with differences
- * kept (S8 is offset by 128). */
-static inline uint8_t
-bank_byte (const feat_info *f, uint8_t raw)
+/* n output bytes as the memory bank holds them: unsigned, with
+ * differences kept (S8 is offset by 128). */
+static void
+to_bank_bytes (const feat_info *f, const uint8_t *raw, size_t n,
+               uint8_t *dst)
 {
-  return f->dtype == Q8_DTYPE_S8 ? (uint8_t) (raw ^ 0x80) : raw;
+  const uint8_t flip = f->dtype == Q8_DTYPE_S8 ? 0x80 : 0;
+  for (size_t i = 0; i < n; i++)
+    dst[i] = raw[i] ^ flip;
+}
+
+/* The feature map is one the bank's exact 32-bit distances can take. */
+static q8_status
+check_bank_channels (const feat_info *f, char *err, size_t es)
+{
+  if (f->c > Q8_L2NN_MAX_C)
+    return q8__err (err, es, Q8_ESHAPE,
+                    "%d feature channels; the memory bank takes at most %d",
+                    f->c, Q8_L2NN_MAX_C);
+  return Q8_OK;
 }
 
 /* The knn cell distances d of frame q (bank bytes, [gh, gw, C]) against
@@ -401,12 +415,11 @@ teach_knn (const q8_teacher *t, const q8_teach_params *p, q8_builder *b,
   const feat_info *f = &t->f;
   const size_t n = f->n, cells = (size_t) f->gh * f->gw, c = (size_t) f->c;
   const int frames = t->n, nb = frames < p->bank ? frames : p->bank;
-  q8_status st = Q8_ENOMEM;
+  q8_status st = check_bank_channels (f, err, es);
   size_t bytes;
-  if (f->c > Q8_L2NN_MAX_C)
-    return q8__err (err, es, Q8_ESHAPE,
-                    "%d feature channels; the memory bank takes at most %d",
-                    f->c, Q8_L2NN_MAX_C);
+  if (st != Q8_OK)
+    return st;
+  st = Q8_ENOMEM;
   if (!q8__mul_size (n, (size_t) nb, &bytes) || bytes > Q8_MAX_ARENA_BYTES)
     return q8__err (err, es, Q8_ETOOBIG, "a bank of %d frames is too big",
                     nb);
@@ -424,18 +437,14 @@ teach_knn (const q8_teacher *t, const q8_teach_params *p, q8_builder *b,
     int i = (int) ((int64_t) j * frames / nb);
     const uint8_t *fr = t->frames + (size_t) i * n;
     slot[i] = j;
-    for (size_t cell = 0; cell < cells; cell++) {
-      uint8_t *dst = bank + (cell * (size_t) nb + (size_t) j) * c;
-      for (size_t ch = 0; ch < c; ch++)
-        dst[ch] = bank_byte (f, fr[cell * c + ch]);
-    }
+    for (size_t cell = 0; cell < cells; cell++)
+      to_bank_bytes (f, fr + cell * c, c,
+                     bank + (cell * (size_t) nb + (size_t) j) * c);
   }
   knn_job job = { .l2nn = q8__kernels ()->l2nn, .f = f, .radius = p->radius,
                   .nb = nb, .bank = bank, .q = q, .best = best, .d = d };
   for (int i = 0; i < frames; i++) {
-    const uint8_t *fr = t->frames + (size_t) i * n;
-    for (size_t j = 0; j < n; j++)
-      q[j] = bank_byte (f, fr[j]);
+    to_bank_bytes (f, t->frames + (size_t) i * n, n, q);
     job.skip = slot[i];
     knn_distances (NULL, &job);
     loo[i] = smooth_max (d, f->gh, f->gw, NULL);
@@ -594,10 +603,9 @@ scorer_knn (const q8_model *model, q8_scorer *s, char *err, size_t es)
                     tb->name, q8_dtype_name (tb->dtype), tb->rank,
                     tb->dims[0], tb->dims[1], tb->dims[2], tb->dims[3],
                     s->f.gh, s->f.gw, s->f.c);
-  if (s->f.c > Q8_L2NN_MAX_C)
-    return q8__err (err, es, Q8_ESHAPE,
-                    "%d feature channels; the memory bank takes at most %d",
-                    s->f.c, Q8_L2NN_MAX_C);
+  q8_status st = check_bank_channels (&s->f, err, es);
+  if (st != Q8_OK)
+    return st;
   if (q8_model_meta_int (model, RADIUS_KEY, &radius) != Q8_OK || radius < 0
       || radius > MAX_RADIUS)
     return q8__err (err, es, Q8_EMETA,
@@ -708,8 +716,7 @@ q8_scorer_run (q8_scorer *s, const q8_plan *plan, float *map, double *score)
     return Q8_ESHAPE;
   const uint8_t *fr = q8_plan_output (plan, 0);
   if (s->method == Q8_ANOMALY_KNN) {
-    for (size_t j = 0; j < s->f.n; j++)
-      s->q[j] = bank_byte (&s->f, fr[j]);
+    to_bank_bytes (&s->f, fr, s->f.n, s->q);
     knn_job job = { .l2nn = s->l2nn, .f = &s->f, .radius = s->radius,
                     .nb = s->nb, .skip = -1, .bank = s->bank, .q = s->q,
                     .best = s->best, .d = s->d };
