@@ -152,6 +152,8 @@ class Fp32:
         # Only the features are needed; heads added later may be absent.
         m.load_state_dict(state, strict=False)
         self.net = m.features.eval()
+        # A --fine-only export's state has no coarse branch.
+        self.net.fine_only = "features.coarse.0.weight" not in state
         self.torch = torch
 
     def features(self, paths):

@@ -45,6 +45,9 @@ def torch_from_onnx(path):
     net = train_anomaly.Features(
         taps=16 + init["tap2.weight"].shape[0] if "tap2.weight" in init
         else 0)
+    if "coarse.0.weight" not in init:  # a --fine-only export
+        net.fine_only = True
+        del net.coarse
     sd = net.state_dict()
     missing = [k for k in sd if k not in init]
     if missing:
@@ -276,6 +279,11 @@ def run_knn(teach, test, v):
     if "ch" in v:  # a channel range "a-b"
         a, b = (int(x) for x in str(v["ch"]).split("-"))
         teach, test = teach[..., a:b], test[..., a:b]
+    if "w" in v:  # weight the channels from index a on: "a/w"
+        a, w = str(v["w"]).split("/")
+        wt = np.ones(teach.shape[-1], np.float32)
+        wt[int(a):] = float(w)
+        teach, test = teach * wt, test * wt
     t = teach.astype(np.float64)
     if v.get("std", 1):
         sd = np.sqrt(t.reshape(-1, t.shape[-1]).var(0) + 1e-6)

@@ -21,7 +21,7 @@ out=$src/models
 tmp=${TMPDIR:-/tmp}/q8-anomaly
 mkdir -p "$tmp"
 
-$py "$out/train_anomaly.py" --steps 4000 --batch 32 --threads 2 \
+$py "$out/train_anomaly.py" --steps 4000 --batch 32 --threads 2 --fine-only \
   --pt "$tmp/anomaly_features.pt" -o "$out/anomaly_features.onnx" \
   | tee "$tmp/train.log"
 

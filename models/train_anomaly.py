@@ -6,10 +6,12 @@
 The network turns a 256x256 luma frame into a 64x64 grid of 64 local
 features (one cell per 4x4 pixels) at two scales: 32 fine features
 (receptive field 17 px) and 32 coarse ones (41 px, computed at 32x32 and
-repeated 2x2).  qanomaly and
-`q8 teach` then learn, per cell, the features' mean and variance on the
-normal frames of a scene and score later frames by their standardized
-distance (core/anomaly.c).  No anomaly is ever shown to the network: it is
+repeated 2x2).  Both halves are trained; the shipped export keeps only the
+fine half (--fine-only: the coarse features blur thin lines, see
+models/README.md).  qanomaly and `q8 teach` then keep the features of
+the normal frames of a scene and score later frames by their distance to
+the nearest kept feature (core/anomaly.c).  No anomaly is ever shown to
+the network: it is
 trained to describe surfaces well, on the `train` surfaces of
 anomaly_data.py, with two objectives:
 - texture identity: a linear classifier on the features averaged over the
@@ -41,9 +43,10 @@ offset that gives its channel zero mean and unit spread over training
 crops (channels of the second layer that never fire are dropped: 7 of
 the shipped network's 32).  Output then (1, 64 + 16 + 25 = 105, 64, 64).
 
-About 266 M multiply-accumulates per frame (taps: +3.4 M).  Input
-(1, 1, 256, 256) luma in [0, 1] (BT.601 Y / 255), output (1, 64, 64, 64),
-or 105 channels with the taps.  Deterministic for a given seed and thread
+About 266 M multiply-accumulates per frame, 198 M for the fine half
+alone (taps: +3.4 M).  Input (1, 1, 256, 256) luma in [0, 1] (BT.601 Y /
+255), output (1, 64, 64, 64), (1, 32, 64, 64) with --fine-only, or 105
+channels with the taps.  Deterministic for a given seed and thread
 count.
 """
 import argparse
@@ -76,6 +79,9 @@ class Features(nn.Module):
             nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
             nn.Conv2d(64, FEATURES // 2, 1))
         self.taps = taps
+        # At export (--fine-only): the fine features alone, see
+        # models/README.md.  Training always needs both halves.
+        self.fine_only = False
         if taps:
             # Early taps (see TAPS): the 4x4-cell maximum of the first
             # layer and the 2x2-cell maximum of the second, each scaled and
@@ -84,6 +90,8 @@ class Features(nn.Module):
             self.tap2 = nn.Conv2d(32, taps - 16, 1)
 
     def forward(self, x):
+        if self.fine_only:
+            return self.fine(self.stem(x))
         if not self.taps:
             h = self.stem(x)
         else:
@@ -183,8 +191,12 @@ def add_taps(model, args, state=None):
         f.taps = equalize_taps(f, np.random.default_rng(args.seed + 2))
 
 
-def export(model, path):
+def export(model, path, fine_only=False):
+    """model: Features; fine_only drops the coarse branch."""
     model.eval()
+    if fine_only:
+        model.fine_only = True
+        del model.coarse
     torch.onnx.export(
         model, torch.zeros(1, 1, INPUT, INPUT), path, opset_version=13,
         input_names=["y"], output_names=["features"])
@@ -202,7 +214,7 @@ def main():
                     help="weight of the per-cell surface classification")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--pt", help="save the trained state here")
+    ap.add_argument("--pt", help="save the state as exported here")
     ap.add_argument("--no-equalize", dest="equalize", action="store_false",
                     help="keep the channels' spreads as trained (see "
                     "equalize())")
@@ -211,8 +223,13 @@ def main():
     ap.add_argument("--taps", action="store_true",
                     help="add the early taps (TAPS in the docstring) at "
                     "export: 112 output channels")
+    ap.add_argument("--fine-only", action="store_true",
+                    help="export only the 32 fine features (the shipped "
+                    "network; see models/README.md)")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()
+    if args.fine_only and args.taps:
+        ap.error("--fine-only and --taps do not go together")
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -225,9 +242,9 @@ def main():
         if args.equalize:
             equalize(model.features, np.random.default_rng(args.seed + 1))
         add_taps(model, args, state)
-        if args.pt:
+        export(model.features, args.output, args.fine_only)
+        if args.pt:  # as exported (--fine-only drops the coarse branch)
             torch.save(model.state_dict(), args.pt)
-        export(model.features, args.output)
         return
 
     rng = np.random.default_rng(args.seed)
@@ -267,9 +284,9 @@ def main():
     if args.equalize:
         equalize(model.features, np.random.default_rng(args.seed + 1))
     add_taps(model, args)
-    if args.pt:
+    export(model.features, args.output, args.fine_only)
+    if args.pt:  # as exported (--fine-only drops the coarse branch)
         torch.save(model.state_dict(), args.pt)
-    export(model.features, args.output)
     print(f"trained {args.steps} steps in {time.time() - t0:.0f} s -> "
           f"{args.output}")
 
