@@ -172,8 +172,8 @@ q8_cli_teach (int argc, char **argv)
     cli_error ("teach needs --data PATH and -o OUT.q8 (see q8 help teach)");
     return CLI_EXIT_USAGE;
   }
-  if ((frames_s && cli_parse_int ("--frames", frames_s, 2, 100000,
-                                  &max_frames))
+  if ((frames_s && cli_parse_int ("--frames", frames_s, 2,
+                                  Q8_ANOMALY_MAX_FRAMES, &max_frames))
       || (threads_s && cli_parse_int ("--threads", threads_s, 0, 256,
                                       &threads))
       || (shrink_s && cli_parse_int ("--shrink", shrink_s, 0, 1000000,
@@ -182,8 +182,10 @@ q8_cli_teach (int argc, char **argv)
                                       &params.quantile))
       || (margin_s && parse_double ("--margin", margin_s, 1e-6, 1e6,
                                     &params.margin))
-      || (radius_s && cli_parse_int ("--radius", radius_s, 0, 8, &radius))
-      || (bank_s && cli_parse_int ("--bank", bank_s, 2, 100000, &bank)))
+      || (radius_s && cli_parse_int ("--radius", radius_s, 0,
+                                     Q8_ANOMALY_MAX_RADIUS, &radius))
+      || (bank_s && cli_parse_int ("--bank", bank_s, 2,
+                                   Q8_ANOMALY_MAX_FRAMES, &bank)))
     return CLI_EXIT_USAGE;
   params.shrink = (int) shrink;
   params.radius = (int) radius;

@@ -22,8 +22,8 @@
 #define METHOD_KEY "anomaly.method"
 #define METHOD_GAUSSIAN "gaussian"
 #define METHOD_KNN "knn"
-#define MAX_TEACH_FRAMES 100000
-#define MAX_RADIUS 8
+#define MAX_TEACH_FRAMES Q8_ANOMALY_MAX_FRAMES
+#define MAX_RADIUS Q8_ANOMALY_MAX_RADIUS
 /* The score map is the mean over (2 * SMOOTH_RADIUS + 1)^2 cells. */
 #define SMOOTH_RADIUS 1
 

@@ -497,14 +497,19 @@ typedef enum {
   Q8_ANOMALY_KNN = 2,
 } q8_anomaly_method;
 
+/* Bounds of teaching: frames (and bank frames), and the knn radius. */
+#define Q8_ANOMALY_MAX_FRAMES 100000
+#define Q8_ANOMALY_MAX_RADIUS 8
+
 typedef struct {
   int shrink;       /* k above (gaussian); default 8 */
   double quantile;  /* of the leave-one-out frame scores; default 1 (max) */
   double margin;    /* threshold = quantile score * margin; default 1.25 */
   q8_anomaly_method method; /* default Q8_ANOMALY_MODEL */
-  int radius;       /* R above (knn), 0..8; default 1 */
-  int bank;         /* knn: at most this many frames in the bank, evenly
-                     * spaced over the teaching frames; default 100 */
+  int radius;       /* R above (knn), 0..Q8_ANOMALY_MAX_RADIUS; default 1 */
+  int bank;         /* knn: at most this many frames in the bank (2..
+                     * Q8_ANOMALY_MAX_FRAMES), evenly spaced over the
+                     * teaching frames; default 100 */
 } q8_teach_params;
 
 /* The defaults above. */
@@ -513,7 +518,7 @@ void q8_teach_params_init (q8_teach_params *params);
 typedef struct q8_teacher q8_teacher;
 
 /* Starts teaching model (planned in plan at its input size) on up to
- * max_frames frames (2..100000).  Allocates max_frames * gh * gw * C
+ * max_frames frames (2..Q8_ANOMALY_MAX_FRAMES).  Allocates max_frames * gh * gw * C
  * bytes here, nothing later.  Q8_EMETA if the model is not a feature
  * anomaly model. */
 q8_status q8_teacher_create (const q8_model *model, const q8_plan *plan,

@@ -118,7 +118,7 @@ static guint gst_qanomaly_signals[LAST_SIGNAL];
 #define DEFAULT_ROI NULL
 #define DEFAULT_MESSAGE_ON GST_QANOMALY_MESSAGE_ON_ALL
 #define DEFAULT_TEACH_FRAMES 50
-#define MAX_TEACH_FRAMES 100000
+#define MAX_TEACH_FRAMES Q8_ANOMALY_MAX_FRAMES
 #define DEFAULT_SCENE NULL
 
 /* A model without "anomaly.threshold". */
