@@ -22,8 +22,6 @@
 #define METHOD_KEY "anomaly.method"
 #define METHOD_GAUSSIAN "gaussian"
 #define METHOD_KNN "knn"
-#define MAX_TEACH_FRAMES Q8_ANOMALY_MAX_FRAMES
-#define MAX_RADIUS Q8_ANOMALY_MAX_RADIUS
 /* The score map is the mean over (2 * SMOOTH_RADIUS + 1)^2 cells. */
 #define SMOOTH_RADIUS 1
 
@@ -147,9 +145,9 @@ q8_teacher_create (const q8_model *model, const q8_plan *plan,
   if (out == NULL)
     return Q8_EINVAL;
   *out = NULL;
-  if (max_frames < 2 || max_frames > MAX_TEACH_FRAMES)
+  if (max_frames < 2 || max_frames > Q8_ANOMALY_MAX_FRAMES)
     return q8__err (err, es, Q8_EINVAL, "%d teaching frames, must be 2..%d",
-                    max_frames, MAX_TEACH_FRAMES);
+                    max_frames, Q8_ANOMALY_MAX_FRAMES);
   q8_teacher *t = calloc (1, sizeof *t);
   if (t == NULL)
     return Q8_ENOMEM;
@@ -344,12 +342,13 @@ typedef struct {
   float *d;
 } knn_job;
 
-#define MAX_QUERIES ((2 * MAX_RADIUS + 1) * (2 * MAX_RADIUS + 1))
+#define MAX_SIDE (2 * Q8_ANOMALY_MAX_RADIUS + 1)
+#define MAX_QUERIES (MAX_SIDE * MAX_SIDE)
 
 /* Query rows [y0, y1).  The loop runs over bank cells, each searched once
  * for all the query cells within the radius of it (up to (2R + 1)^2):
- * the bank, 262 KB a frame here, is read from memory once per frame
- * rather than once per neighbour. */
+ * the bank (131 KB a frame for the built-in model at 256x256) is read
+ * from memory once per frame rather than once per neighbour. */
 static void
 knn_rows (void *ctx, int32_t y0, int32_t y1)
 {
@@ -489,14 +488,14 @@ q8_teacher_finish (const q8_teacher *t, const q8_model *model,
   if (p.shrink < 0 || !(p.quantile >= 0 && p.quantile <= 1)
       || !(p.margin > 0 && p.margin < 1e6)
       || (p.method != Q8_ANOMALY_GAUSSIAN && p.method != Q8_ANOMALY_KNN)
-      || p.radius < 0 || p.radius > MAX_RADIUS || p.bank < 2
-      || p.bank > MAX_TEACH_FRAMES)
+      || p.radius < 0 || p.radius > Q8_ANOMALY_MAX_RADIUS
+      || p.bank < 2 || p.bank > Q8_ANOMALY_MAX_FRAMES)
     return q8__err (err, es, Q8_EINVAL,
                     "teaching parameters: shrink %d (>= 0), quantile %g "
                     "(0..1), margin %g (> 0), method %d (gaussian or knn), "
                     "radius %d (0..%d), bank %d (2..%d)",
                     p.shrink, p.quantile, p.margin, (int) p.method, p.radius,
-                    MAX_RADIUS, p.bank, MAX_TEACH_FRAMES);
+                    Q8_ANOMALY_MAX_RADIUS, p.bank, Q8_ANOMALY_MAX_FRAMES);
   if (t->n < 2)
     return q8__err (err, es, Q8_EINVAL,
                     "%d teaching frames, need at least 2", t->n);
@@ -607,10 +606,10 @@ scorer_knn (const q8_model *model, q8_scorer *s, char *err, size_t es)
   if (st != Q8_OK)
     return st;
   if (q8_model_meta_int (model, RADIUS_KEY, &radius) != Q8_OK || radius < 0
-      || radius > MAX_RADIUS)
+      || radius > Q8_ANOMALY_MAX_RADIUS)
     return q8__err (err, es, Q8_EMETA,
                     "metadata %s is missing or not in 0..%d", RADIUS_KEY,
-                    MAX_RADIUS);
+                    Q8_ANOMALY_MAX_RADIUS);
   /* The loader checked that the data holds every element of the dims. */
   s->bank = tb->data;
   s->nb = tb->dims[2];

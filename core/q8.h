@@ -518,9 +518,9 @@ void q8_teach_params_init (q8_teach_params *params);
 typedef struct q8_teacher q8_teacher;
 
 /* Starts teaching model (planned in plan at its input size) on up to
- * max_frames frames (2..Q8_ANOMALY_MAX_FRAMES).  Allocates max_frames * gh * gw * C
- * bytes here, nothing later.  Q8_EMETA if the model is not a feature
- * anomaly model. */
+ * max_frames frames (2..Q8_ANOMALY_MAX_FRAMES).  Allocates max_frames *
+ * gh * gw * C bytes here, nothing later.  Q8_EMETA if the model is not a
+ * feature anomaly model. */
 q8_status q8_teacher_create (const q8_model *model, const q8_plan *plan,
                              int max_frames, q8_teacher **teacher,
                              char *err, size_t err_size);

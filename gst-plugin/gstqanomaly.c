@@ -118,7 +118,6 @@ static guint gst_qanomaly_signals[LAST_SIGNAL];
 #define DEFAULT_ROI NULL
 #define DEFAULT_MESSAGE_ON GST_QANOMALY_MESSAGE_ON_ALL
 #define DEFAULT_TEACH_FRAMES 50
-#define MAX_TEACH_FRAMES Q8_ANOMALY_MAX_FRAMES
 #define DEFAULT_SCENE NULL
 
 /* A model without "anomaly.threshold". */
@@ -1022,8 +1021,8 @@ gst_qanomaly_class_init (GstQAnomalyClass *klass)
       g_param_spec_uint ("teach-frames", "Teach frames",
           "Frames a feature model (such as the built-in one) learns the "
           "normal scene from: the first ones, or the next ones after the "
-          "\"teach\" action", 2, MAX_TEACH_FRAMES, DEFAULT_TEACH_FRAMES,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+          "\"teach\" action", 2, Q8_ANOMALY_MAX_FRAMES,
+          DEFAULT_TEACH_FRAMES, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
           | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_TEACH_METHOD,
       g_param_spec_enum ("teach-method", "Teach method",

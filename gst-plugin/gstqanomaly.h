@@ -34,7 +34,7 @@ GType gst_qanomaly_message_on_get_type (void);
  * GstQAnomalyTeachMethod:
  * @GST_QANOMALY_TEACH_METHOD_MODEL: the model's `anomaly.method`
  * @GST_QANOMALY_TEACH_METHOD_KNN: a memory bank of the teaching frames'
- *     features (more accurate; about 6 ms per 256x256 frame on one x86
+ *     features (more accurate; about 5 ms per 256x256 frame on one x86
  *     core with 100 frames)
  * @GST_QANOMALY_TEACH_METHOD_GAUSSIAN: per-cell mean and variance (far
  *     cheaper to score; for the smallest CPUs)

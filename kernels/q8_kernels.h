@@ -240,17 +240,20 @@ void q8_u8_l2nn__scalar (size_t n, size_t c, size_t m,
                          uint32_t *best);
 
 /* For SIMD l2nn kernels that search with queries widened to int16: the
- * queries in turns of wide / c (c <= wide), each turn widened into xw
- * and handed to search. */
+ * queries in turns of Q8_L2NN_WIDE_MAX / c (c <= Q8_L2NN_WIDE_MAX: wider
+ * features take the scalar kernel), each turn widened on the stack (16
+ * KiB) and handed to search. */
+#define Q8_L2NN_WIDE_MAX 8192
 typedef void (*q8_l2nn_wide_fn) (size_t n, size_t c, size_t m,
                                  const int16_t *xw, const uint8_t *bank,
                                  uint32_t *best);
 static inline void
 q8_l2nn_in_turns (size_t n, size_t c, size_t m, const uint8_t *const *x,
-                  const uint8_t *bank, uint32_t *best, int16_t *xw,
-                  size_t wide, q8_l2nn_wide_fn search)
+                  const uint8_t *bank, uint32_t *best,
+                  q8_l2nn_wide_fn search)
 {
-  const size_t per = wide / c;
+  int16_t xw[Q8_L2NN_WIDE_MAX];
+  const size_t per = Q8_L2NN_WIDE_MAX / c;
   for (size_t j0 = 0; j0 < m; j0 += per) {
     const size_t g = m - j0 < per ? m - j0 : per;
     for (size_t j = 0; j < g; j++)

@@ -12,10 +12,6 @@
 #include "q8_kernels.h"
 #include "q8_kernels_simd.h"
 
-/* int16 elements of widened queries held at once (16 KiB of stack);
- * wider features take the scalar kernel. */
-#define WIDE_MAX 8192
-
 static inline uint32_t
 hsum (__m256i v)
 {
@@ -47,8 +43,8 @@ min_u32 (uint32_t a, uint32_t b)
   return a < b ? a : b;
 }
 
-/* m queries (widened, c elements each, m * c <= WIDE_MAX) against the n
- * rows; c >= 16. */
+/* m queries (widened, c elements each, m * c <= Q8_L2NN_WIDE_MAX)
+ * against the n rows; c >= 16. */
 static void
 search (size_t n, size_t c, size_t m, const int16_t *xw, const uint8_t *bank,
         uint32_t *best)
@@ -113,10 +109,9 @@ void
 q8_u8_l2nn__avx2 (size_t n, size_t c, size_t m, const uint8_t *const *x,
                   const uint8_t *bank, uint32_t *best)
 {
-  if (c < 16 || c > WIDE_MAX) {
+  if (c < 16 || c > Q8_L2NN_WIDE_MAX) {
     q8_u8_l2nn__scalar (n, c, m, x, bank, best);
     return;
   }
-  int16_t xw[WIDE_MAX];
-  q8_l2nn_in_turns (n, c, m, x, bank, best, xw, WIDE_MAX, search);
+  q8_l2nn_in_turns (n, c, m, x, bank, best, search);
 }

@@ -12,10 +12,6 @@
 #include "q8_kernels.h"
 #include "q8_kernels_simd.h"
 
-/* int16 elements of widened queries held at once (16 KiB of stack);
- * wider features take the scalar kernel. */
-#define WIDE_MAX 8192
-
 static inline __m512i
 load32 (const uint8_t *p, __mmask32 m)
 {
@@ -41,8 +37,8 @@ hsum (__m512i v)
   return (uint32_t) _mm512_reduce_add_epi32 (v);
 }
 
-/* m queries (widened, c elements each, m * c <= WIDE_MAX) against the n
- * rows. */
+/* m queries (widened, c elements each, m * c <= Q8_L2NN_WIDE_MAX)
+ * against the n rows. */
 static void
 search (size_t n, size_t c, size_t m, const int16_t *xw, const uint8_t *bank,
         uint32_t *best)
@@ -103,10 +99,9 @@ q8_u8_l2nn__avx512vnni (size_t n, size_t c, size_t m,
                         const uint8_t *const *x, const uint8_t *bank,
                         uint32_t *best)
 {
-  if (c > WIDE_MAX) {
+  if (c > Q8_L2NN_WIDE_MAX) {
     q8_u8_l2nn__scalar (n, c, m, x, bank, best);
     return;
   }
-  int16_t xw[WIDE_MAX];
-  q8_l2nn_in_turns (n, c, m, x, bank, best, xw, WIDE_MAX, search);
+  q8_l2nn_in_turns (n, c, m, x, bank, best, search);
 }
