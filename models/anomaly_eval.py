@@ -149,11 +149,11 @@ class Fp32:
                                   taps=16 + state["features.tap2.weight"]
                                   .shape[0]
                                   if "features.tap2.weight" in state else 0)
+        if "features.coarse.0.weight" not in state:  # --fine-only
+            m.features.drop_coarse()
         # Only the features are needed; heads added later may be absent.
         m.load_state_dict(state, strict=False)
         self.net = m.features.eval()
-        # A --fine-only export's state has no coarse branch.
-        self.net.fine_only = "features.coarse.0.weight" not in state
         self.torch = torch
 
     def features(self, paths):

@@ -46,8 +46,7 @@ def torch_from_onnx(path):
         taps=16 + init["tap2.weight"].shape[0] if "tap2.weight" in init
         else 0)
     if "coarse.0.weight" not in init:  # a --fine-only export
-        net.fine_only = True
-        del net.coarse
+        net.drop_coarse()
     sd = net.state_dict()
     missing = [k for k in sd if k not in init]
     if missing:

@@ -89,6 +89,11 @@ class Features(nn.Module):
             self.tap1 = nn.Conv2d(16, 16, 1)
             self.tap2 = nn.Conv2d(32, taps - 16, 1)
 
+    def drop_coarse(self):
+        """The fine features alone from now on (--fine-only)."""
+        self.fine_only = True
+        del self.coarse
+
     def forward(self, x):
         if self.fine_only:
             return self.fine(self.stem(x))
@@ -195,8 +200,7 @@ def export(model, path, fine_only=False):
     """model: Features; fine_only drops the coarse branch."""
     model.eval()
     if fine_only:
-        model.fine_only = True
-        del model.coarse
+        model.drop_coarse()
     torch.onnx.export(
         model, torch.zeros(1, 1, INPUT, INPUT), path, opset_version=13,
         input_names=["y"], output_names=["features"])
