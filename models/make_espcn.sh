@@ -1,19 +1,22 @@
 #!/bin/sh
 # Reproduces the shipped ESPCN models (models/README.md): trains x2, x3, x4
 # in FP32 (1 thread each, fixed seeds; a 3-layer base, then grown by one
-# layer), exports ONNX, converts to int8 with
+# 32->32 layer at a time, twice), exports ONNX, converts to int8 with
 # q8 convert, fine-tunes with quantization-aware training, and prints the
 # PSNR tables.  Then trains the four small ESPCN variants (tanh/ReLU, with
 # and without BatchNorm) that check q8 convert.  Not run by CI.  Training
 # on the shared 2-core machine, two at a time: base x3 || x2 about 20 min,
-# base x4 about 10 min, grown x3 (34 min) || grown x2 then x4 (14 min
-# each), so about 65 min; QAT and the converter variants take another
-# hour or so.
+# base x4 about 10 min, first growth x3 (34 min) || x2 then x4 (14 min
+# each), second growth x3 (16 min) || x2 then x4 (10 min each), so about
+# 95 min when the machine is busy; QAT and the converter variants take
+# another hour or so.
 #
 #   models/make_espcn.sh [BUILDDIR]        (default: build)
 #
 # Needs: apt-get install python3-torch python3-onnx python3-numpy
 #        python3-pil python3-skimage scratch mate-backgrounds lxqt-themes
+#        lomiri-wallpapers-16.04 lomiri-wallpapers-20.04
+#        plasma-workspace-wallpapers
 #        opencv-doc; and a q8 build with the converter.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,16 +35,29 @@ train() { # scale steps output [extra args]
 }
 # 1. The 3-layer base: x3 and x2 from scratch, two at a time; x4 starts
 #    from x3's first two layers.  (These are the models shipped before
-#    2026-12-06.)
-train 3 12000 "$tmp/base_x3.onnx" & train 2 10000 "$tmp/base_x2.onnx" & wait
-train 4 6000 "$tmp/base_x4.onnx" --init "$tmp/base_x3.pt"
+#    2026-12-06; trained on the wallpapers and scratch's backdrops.)
+old="--data wallpapers,scratch"
+train 3 12000 "$tmp/base_x3.onnx" $old &
+train 2 10000 "$tmp/base_x2.onnx" $old & wait
+train 4 6000 "$tmp/base_x4.onnx" $old --init "$tmp/base_x3.pt"
 # 2. Grown: an extra 3x3 32->32 layer that starts as the identity (so each
-#    starts where its base ended), trained further with L1 loss.
-grow="--mid 1 --loss l1 --lr 5e-4"
-train 3 12000 "$out/espcn_x3.onnx" $grow --eval-every 2000 \
+#    starts where its base ended), trained further with L1 loss.  (The
+#    models shipped from 2026-12-06.)
+grow="--loss l1 --lr 5e-4"
+train 3 12000 "$tmp/mid1_x3.onnx" $old $grow --mid 1 --eval-every 2000 \
   --init "$tmp/base_x3.pt" &
-{ train 2 5000 "$out/espcn_x2.onnx" $grow --init "$tmp/base_x2.pt"
-  train 4 5000 "$out/espcn_x4.onnx" $grow --init "$tmp/base_x4.pt"; } &
+{ train 2 5000 "$tmp/mid1_x2.onnx" $old $grow --mid 1 --init "$tmp/base_x2.pt"
+  train 4 5000 "$tmp/mid1_x4.onnx" $old $grow --mid 1 --init "$tmp/base_x4.pt"
+} &
+wait
+# 3. Grown again by a second 32->32 layer, now on the wallpapers and the
+#    photographs (sr_data.DEFAULT_TRAIN_SETS, no scratch backdrops).
+train 3 12000 "$out/espcn_x3.onnx" $grow --mid 2 --eval-every 1000 \
+  --init "$tmp/mid1_x3.pt" &
+{ train 2 6000 "$out/espcn_x2.onnx" $grow --mid 2 --eval-every 1000 \
+    --init "$tmp/mid1_x2.pt"
+  train 4 6000 "$out/espcn_x4.onnx" $grow --mid 2 --eval-every 1000 \
+    --init "$tmp/mid1_x4.pt"; } &
 wait
 mv "$out"/espcn_x?.log "$tmp"/
 
@@ -52,12 +68,12 @@ for r in 2 3 4; do
     --calib "$tmp/calib_x$r" --name "espcn-x$r" | tee "$tmp/convert_x$r.txt"
   "$q8" compare "$out/espcn_x$r.onnx" "$out/espcn_x$r.q8" \
     --data "$tmp/held_x$r" | tee "$tmp/compare_x$r.txt"
-  nice -n 15 $py "$src/models/qat_espcn.py" --scale $r --act relu --mid 1 \
+  nice -n 15 $py "$src/models/qat_espcn.py" --scale $r --act relu --mid 2 \
     --pt "$out/espcn_x$r.pt" -o "$tmp/espcn_x${r}_qat.onnx" \
     > "$tmp/qat_x$r.log" 2>&1
   "$q8" convert "$tmp/espcn_x${r}_qat.onnx" -o "$tmp/espcn_x${r}_qat.q8" \
     --calib "$tmp/calib_x$r" --name "espcn-x$r-qat" -q
-  $py "$src/models/sr_eval.py" psnr --scale $r --skip --act relu --mid 1 \
+  $py "$src/models/sr_eval.py" psnr --scale $r --skip --act relu --mid 2 \
     --pt "$out/espcn_x$r.pt" --q8 "ptq=$out/espcn_x$r.q8" \
     --q8 "qat=$tmp/espcn_x${r}_qat.q8" --q8-tool "$q8" \
     | tee "$tmp/psnr_x$r.txt"

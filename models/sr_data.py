@@ -10,35 +10,57 @@ import os
 import numpy as np
 from PIL import Image
 
-# Training photos (apt-get install mate-backgrounds lxqt-themes scratch).
-# The large wallpapers are downscaled so their short side is 720 pixels:
-# that averages away their JPEG artifacts and sensor noise, so the network
-# learns detail rather than noise.  Scratch's 480x360 backdrops are kept
-# at full size for variety (mild JPEG artifacts).
-TRAIN_GLOBS = [
-    "/usr/share/backgrounds/mate/nature/*.jpg",
-    "/usr/share/backgrounds/mate/abstract/Elephants.jpg",
-    "/usr/share/lxqt/wallpapers/after-the-rain.jpg",
-    "/usr/share/lxqt/wallpapers/appleflower.png",
-    "/usr/share/lxqt/wallpapers/Butterfly-Kenneth-Wimer.jpg",
-    "/usr/share/lxqt/wallpapers/butterfly.png",
-    "/usr/share/lxqt/wallpapers/cloud.png",
-    "/usr/share/lxqt/wallpapers/drop.png",
-    "/usr/share/lxqt/wallpapers/flowers.png",
-    "/usr/share/lxqt/wallpapers/fog.jpg",
-    "/usr/share/lxqt/wallpapers/Valendas.png",
-    "/usr/share/scratch/Media/Backgrounds/Indoors/*.jpg",
-    "/usr/share/scratch/Media/Backgrounds/Nature/*.jpg",
-    "/usr/share/scratch/Media/Backgrounds/Outdoors/*.jpg",
-    "/usr/share/scratch/Media/Backgrounds/Sports/*.jpg",
-]
-WALLPAPER_SHORT_SIDE = 720
-
-# Optional extra training photos (train_espcn.py --extra darknet):
-# apt-get install darknet ships 7 photos (animals, people, a painting).
-EXTRA_GLOBS = {
+# Training photos, in named sets (train_espcn.py --data SET,SET...).
+# Large photos are downscaled so their short side is 720 pixels: that
+# averages away their JPEG artifacts and sensor noise, so the network
+# learns detail rather than noise.
+TRAIN_SETS = {
+    # apt-get install mate-backgrounds lxqt-themes
+    "wallpapers": [
+        "/usr/share/backgrounds/mate/nature/*.jpg",
+        "/usr/share/backgrounds/mate/abstract/Elephants.jpg",
+        "/usr/share/lxqt/wallpapers/after-the-rain.jpg",
+        "/usr/share/lxqt/wallpapers/appleflower.png",
+        "/usr/share/lxqt/wallpapers/Butterfly-Kenneth-Wimer.jpg",
+        "/usr/share/lxqt/wallpapers/butterfly.png",
+        "/usr/share/lxqt/wallpapers/cloud.png",
+        "/usr/share/lxqt/wallpapers/drop.png",
+        "/usr/share/lxqt/wallpapers/flowers.png",
+        "/usr/share/lxqt/wallpapers/fog.jpg",
+        "/usr/share/lxqt/wallpapers/Valendas.png",
+    ],
+    # apt-get install scratch: 480x360 backdrops kept at full size, for
+    # variety (mild JPEG artifacts, some drawings).
+    "scratch": [
+        "/usr/share/scratch/Media/Backgrounds/Indoors/*.jpg",
+        "/usr/share/scratch/Media/Backgrounds/Nature/*.jpg",
+        "/usr/share/scratch/Media/Backgrounds/Outdoors/*.jpg",
+        "/usr/share/scratch/Media/Backgrounds/Sports/*.jpg",
+    ],
+    # apt-get install darknet: 7 photos (animals, people, a painting).
     "darknet": ["/usr/share/darknet/data/*.jpg"],
+    # apt-get install lomiri-wallpapers-16.04 lomiri-wallpapers-20.04
+    # plasma-workspace-wallpapers: the wallpapers that are photographs
+    # (1365-6028 px wide), not renderings.
+    "photos": ["/usr/share/backgrounds/%s.jpg" % n for n in (
+        "Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly",
+        "Picture_0B_by_freespace", "Picture_1A_by_freespace",
+        "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi",
+        "free_by_Peter_Nerlich", "friends_by_Aitzol_Berasategi",
+        "life_by_Aitzol_Berasategi", "picosdeeuropa_by_Aitzol_Berasategi",
+        "seeding_by_Clements_Engelhardt", "sunset_by_Aitzol_Berasategi",
+        "Kleiber_by_Lukas_Baubkus")] + [
+        "/usr/share/wallpapers/%s/contents/images/2560x1600.jpg" % n
+        for n in ("Autumn", "BytheWater", "ColdRipple", "ColorfulCups",
+                  "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
+                  "Kite", "OneStandsOut", "Path", "summer_1am")],
 }
+TRAIN_PACKAGES = {"wallpapers": "mate-backgrounds lxqt-themes",
+                  "scratch": "scratch", "darknet": "darknet",
+                  "photos": "lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 "
+                            "plasma-workspace-wallpapers"}
+DEFAULT_TRAIN_SETS = ("wallpapers", "photos")
+WALLPAPER_SHORT_SIDE = 720
 
 # Validation photos, never trained on (apt-get install python3-skimage
 # opencv-doc): the classic test images.
@@ -78,16 +100,25 @@ def load_y(path):
     return luma(Image.open(path))
 
 
-def train_images(extra=()):
-    paths = sorted({p for g in TRAIN_GLOBS for p in glob.glob(g)})
-    if not paths:
-        raise SystemExit("no training photos: apt-get install "
-                         "mate-backgrounds lxqt-themes scratch")
-    for e in extra:
-        more = sorted({p for g in EXTRA_GLOBS[e] for p in glob.glob(g)})
-        if not more:
-            raise SystemExit("no %s photos: apt-get install %s" % (e, e))
-        paths += more
+def train_paths(sets=DEFAULT_TRAIN_SETS):
+    paths = set()
+    for name in sets:
+        found = set()
+        for g in TRAIN_SETS[name]:
+            hits = glob.glob(g)
+            if not hits and "*" not in g:
+                raise SystemExit("missing training photo %s: apt-get install "
+                                 "%s" % (g, TRAIN_PACKAGES[name]))
+            found.update(hits)
+        if not found:
+            raise SystemExit("no %s training photos: apt-get install %s"
+                             % (name, TRAIN_PACKAGES[name]))
+        paths |= found
+    return sorted(paths)
+
+
+def train_images(sets=DEFAULT_TRAIN_SETS):
+    paths = train_paths(sets)
     out = []
     for p in paths:
         y = load_y(p)
