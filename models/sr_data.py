@@ -117,15 +117,15 @@ def train_paths(sets=DEFAULT_TRAIN_SETS):
     return sorted(paths)
 
 
-def train_images(sets=DEFAULT_TRAIN_SETS):
+def train_images(sets=DEFAULT_TRAIN_SETS, short_side=WALLPAPER_SHORT_SIDE):
     paths = train_paths(sets)
     out = []
     for p in paths:
         y = load_y(p)
         h, w = y.shape
         s = min(h, w)
-        if s > WALLPAPER_SHORT_SIDE:
-            f = WALLPAPER_SHORT_SIDE / s
+        if s > short_side:
+            f = short_side / s
             y = resize_y(y, (round(w * f), round(h * f)))
         out.append((os.path.basename(p), np.clip(y, 0, 1)))
     return out

@@ -177,6 +177,9 @@ def main():
     ap.add_argument("--data", default=",".join(sr_data.DEFAULT_TRAIN_SETS),
                     help="training photo sets, comma-separated (%s)" %
                     ", ".join(sorted(sr_data.TRAIN_SETS)))
+    ap.add_argument("--short-side", type=int,
+                    default=sr_data.WALLPAPER_SHORT_SIDE,
+                    help="downscale larger photos to this short side")
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=32)
@@ -206,7 +209,8 @@ def main():
         model.load_state_dict(torch.load(args.export_only))
         export(model, args.output, args.bn)
         return
-    data = pairs(sr_data.train_images(args.data.split(",")), r)
+    data = pairs(sr_data.train_images(args.data.split(","),
+                                      args.short_side), r)
     val = sr_data.val_images()
     print("data: %d photos, %.1f Mpx HR, %.1f s" % (
         len(data), sum(h.size for h, _ in data) / 1e6, time.time() - t0),
