@@ -10,13 +10,13 @@ import os
 import numpy as np
 from PIL import Image
 
-# Training photos, in named sets (train_espcn.py --data SET,SET...).
-# Large photos are downscaled so their short side is 720 pixels: that
+# Training photos, in named sets (train_espcn.py --data SET,SET...): each
+# set is (the Debian packages that ship it, its paths and globs).  Large
+# photos are downscaled so their short side is 720 pixels: that
 # averages away their JPEG artifacts and sensor noise, so the network
 # learns detail rather than noise.
 TRAIN_SETS = {
-    # apt-get install mate-backgrounds lxqt-themes
-    "wallpapers": [
+    "wallpapers": ("mate-backgrounds lxqt-themes", [
         "/usr/share/backgrounds/mate/nature/*.jpg",
         "/usr/share/backgrounds/mate/abstract/Elephants.jpg",
         "/usr/share/lxqt/wallpapers/after-the-rain.jpg",
@@ -28,21 +28,22 @@ TRAIN_SETS = {
         "/usr/share/lxqt/wallpapers/flowers.png",
         "/usr/share/lxqt/wallpapers/fog.jpg",
         "/usr/share/lxqt/wallpapers/Valendas.png",
-    ],
-    # apt-get install scratch: 480x360 backdrops kept at full size, for
-    # variety (mild JPEG artifacts, some drawings).
-    "scratch": [
+    ]),
+    # 480x360 backdrops kept at full size, for variety (mild JPEG
+    # artifacts, some drawings).
+    "scratch": ("scratch", [
         "/usr/share/scratch/Media/Backgrounds/Indoors/*.jpg",
         "/usr/share/scratch/Media/Backgrounds/Nature/*.jpg",
         "/usr/share/scratch/Media/Backgrounds/Outdoors/*.jpg",
         "/usr/share/scratch/Media/Backgrounds/Sports/*.jpg",
-    ],
-    # apt-get install darknet: 7 photos (animals, people, a painting).
-    "darknet": ["/usr/share/darknet/data/*.jpg"],
-    # apt-get install lomiri-wallpapers-16.04 lomiri-wallpapers-20.04
-    # plasma-workspace-wallpapers: the wallpapers that are photographs
-    # (1365-6028 px wide), not renderings.
-    "photos": ["/usr/share/backgrounds/%s.jpg" % n for n in (
+    ]),
+    # 7 photos (animals, people, a painting).
+    "darknet": ("darknet", ["/usr/share/darknet/data/*.jpg"]),
+    # The wallpapers that are photographs (1365-6028 px wide), not
+    # renderings.
+    "photos": ("lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 "
+               "plasma-workspace-wallpapers",
+               ["/usr/share/backgrounds/%s.jpg" % n for n in (
         "Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly",
         "Picture_0B_by_freespace", "Picture_1A_by_freespace",
         "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi",
@@ -53,12 +54,8 @@ TRAIN_SETS = {
         "/usr/share/wallpapers/%s/contents/images/2560x1600.jpg" % n
         for n in ("Autumn", "BytheWater", "ColdRipple", "ColorfulCups",
                   "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
-                  "Kite", "OneStandsOut", "Path", "summer_1am")],
+                  "Kite", "OneStandsOut", "Path", "summer_1am")]),
 }
-TRAIN_PACKAGES = {"wallpapers": "mate-backgrounds lxqt-themes",
-                  "scratch": "scratch", "darknet": "darknet",
-                  "photos": "lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 "
-                            "plasma-workspace-wallpapers"}
 DEFAULT_TRAIN_SETS = ("wallpapers", "photos")
 WALLPAPER_SHORT_SIDE = 720
 
@@ -103,16 +100,20 @@ def load_y(path):
 def train_paths(sets=DEFAULT_TRAIN_SETS):
     paths = set()
     for name in sets:
+        if name not in TRAIN_SETS:
+            raise SystemExit("unknown training photo set %r (known: %s)"
+                             % (name, ", ".join(sorted(TRAIN_SETS))))
+        packages, globs = TRAIN_SETS[name]
         found = set()
-        for g in TRAIN_SETS[name]:
+        for g in globs:
             hits = glob.glob(g)
             if not hits and "*" not in g:
                 raise SystemExit("missing training photo %s: apt-get install "
-                                 "%s" % (g, TRAIN_PACKAGES[name]))
+                                 "%s" % (g, packages))
             found.update(hits)
         if not found:
             raise SystemExit("no %s training photos: apt-get install %s"
-                             % (name, TRAIN_PACKAGES[name]))
+                             % (name, packages))
         paths |= found
     return sorted(paths)
 
