@@ -1,14 +1,15 @@
 #!/bin/sh
 # Reproduces the shipped ESPCN models (models/README.md): trains x2, x3, x4
 # in FP32 (1 thread each, fixed seeds; x2 and x4 from a 3-layer base grown
-# by one 32->32 layer at a time, twice; x3 from scratch with both),
-# exports ONNX, converts to int8 with q8 convert, fine-tunes with
+# by one 32->32 layer at a time, twice; x3 from scratch with both; then
+# each fine-tuned on L2 loss), exports ONNX, converts to int8 with q8 convert, fine-tunes with
 # quantization-aware training, and prints the PSNR tables.  Then trains
 # the four small ESPCN variants (tanh/ReLU, with and without BatchNorm)
 # that check q8 convert.  Not run by CI.  Training on the shared 2-core
 # machine, two at a time: base x3 || x2 about 20 min, base x4 about 10
 # min, first growth x2 || x4 (14 min), then x3 (26 min) || second growth
-# x2 then x4 (10 min each), so about 70 min; QAT and the converter
+# x2 then x4 (10 min each), L2 fine-tunes x2 || x3 then x4 (5-7 min
+# each), so about 85 min; QAT and the converter
 # variants take another hour or so.
 #
 #   models/make_espcn.sh [BUILDDIR]        (default: build)
@@ -50,13 +51,21 @@ wait
 # 3. On the wallpapers and the photographs (sr_data.DEFAULT_TRAIN_SETS, no
 #    scratch backdrops): x3 from scratch with two 32->32 layers, in
 #    parallel with x2 then x4 grown by a second 32->32 layer.
-train 3 20000 "$out/espcn_x3.onnx" --mid 2 --loss l1 --lr 1e-3 \
+train 3 20000 "$tmp/l1_x3.onnx" --mid 2 --loss l1 --lr 1e-3 \
   --eval-every 2000 &
-{ train 2 6000 "$out/espcn_x2.onnx" $grow --mid 2 --eval-every 1000 \
+{ train 2 6000 "$tmp/l1_x2.onnx" $grow --mid 2 --eval-every 1000 \
     --init "$tmp/mid1_x2.pt"
-  train 4 6000 "$out/espcn_x4.onnx" $grow --mid 2 --eval-every 1000 \
+  train 4 6000 "$tmp/l1_x4.onnx" $grow --mid 2 --eval-every 1000 \
     --init "$tmp/mid1_x4.pt"; } &
 wait
+# 4. A short L2 fine-tune of each (the metric is PSNR, i.e. L2), at a low
+#    learning rate: 4000 steps, about 5 min each.
+l2() { # scale
+  train $1 4000 "$out/espcn_x$1.onnx" --mid 2 --loss l2 --lr 2e-4 \
+    --eval-every 1000 --init "$tmp/l1_x$1.pt"
+}
+l2 2 & l2 3 & wait
+l2 4
 mv "$out"/espcn_x?.log "$tmp"/
 
 for r in 2 3 4; do

@@ -12,6 +12,9 @@ validation photos (models/README.md).
   sr_eval.py psnr --scale 3 --pt M.pt [--act/--bn/--skip/--width/--mid
              as trained]
              --q8 LABEL=M.q8 [--q8 ...] [--q8-tool build/cli/q8]
+             [--prescale F]   diagnostic, not the metric: each validation
+                              photo first shrunk by F, as the training
+                              photos are
 """
 import argparse
 import os
@@ -103,6 +106,7 @@ def main():
     ap.add_argument("--q8", action="append", default=[],
                     help="LABEL=MODEL.q8 (repeatable)")
     ap.add_argument("--q8-tool", default="build/cli/q8")
+    ap.add_argument("--prescale", type=float, default=1.0)
     args = ap.parse_args()
     r = args.scale
 
@@ -122,6 +126,11 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, y in sr_data.val_images():
+            if args.prescale != 1.0:
+                h, w = y.shape
+                y = np.clip(sr_data.resize_y(y, (round(w * args.prescale),
+                                                 round(h * args.prescale))),
+                            0, 1)
             hr, lr = sr_data.degrade(y, r)
             row = {"image": name,
                    "bicubic": sr_data.psnr_y(sr_data.bicubic_up(lr, r), hr, r)}

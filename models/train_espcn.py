@@ -26,7 +26,7 @@ class ESPCN(nn.Module):
     3x3 f2->f2 convolutions (each with its activation) before the last."""
 
     def __init__(self, r, act="tanh", bn=False, skip=False, width=(64, 32),
-                 mid=0):
+                 mid=0, sep=0):
         super().__init__()
         self.r = r
         self.skip = skip
@@ -35,6 +35,16 @@ class ESPCN(nn.Module):
         def a():
             return nn.Tanh() if act == "tanh" else nn.ReLU()
 
+        if sep:
+            # Separable variant: sep blocks of depthwise 3x3 then 1x1
+            # f1->f1 (a wide, deep body at ESPCN's cost).
+            layers = [nn.Conv2d(1, f1, 5, padding=2), a()]
+            for _ in range(sep):
+                layers += [nn.Conv2d(f1, f1, 3, padding=1, groups=f1),
+                           nn.Conv2d(f1, f1, 1), a()]
+            layers += [nn.Conv2d(f1, r * r, 3, padding=1), nn.PixelShuffle(r)]
+            self.body = nn.Sequential(*layers)
+            return
         layers = [nn.Conv2d(1, f1, 5, padding=2)]
         if bn:
             layers.append(nn.BatchNorm2d(f1))
@@ -71,6 +81,20 @@ def load_state(path):
     from onnx import numpy_helper
     return {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
             for i in onnx.load(path).graph.initializer}
+
+
+def model_from_state(state, r, act, skip):
+    """The ESPCN a trained state holds, its widths and depth read from the
+    weight shapes (a distillation teacher of any size)."""
+    ws = [state[k] for k in sorted(
+        (k for k in state if k.startswith("body.") and k.endswith(".weight")
+         and state[k].dim() == 4), key=lambda k: int(k.split(".")[1]))]
+    if len(ws) < 3 or ws[-1].shape[0] != r * r:
+        raise SystemExit("the teacher is not an x%d ESPCN" % r)
+    model = ESPCN(r, act, False, skip, (ws[0].shape[0], ws[1].shape[0]),
+                  len(ws) - 3)
+    model.load_state_dict(state)
+    return model.eval()
 
 
 def grow(model, state):
@@ -173,6 +197,8 @@ def main():
                     "first two convolutions, F1,F2")
     ap.add_argument("--mid", type=int, default=0, help="extra 3x3 F2->F2 "
                     "convolutions before the last one")
+    ap.add_argument("--sep", type=int, default=0, help="separable body: "
+                    "this many depthwise 3x3 + 1x1 blocks (no F2)")
     ap.add_argument("--loss", default="l2", choices=("l2", "l1"))
     ap.add_argument("--data", default=",".join(sr_data.DEFAULT_TRAIN_SETS),
                     help="training photo sets, comma-separated (%s)" %
@@ -188,6 +214,10 @@ def main():
     ap.add_argument("--init", help="a .pt state (or exported .onnx) to start "
                     "from: another scale's first layers, or this scale's "
                     "smaller network (see grow())")
+    ap.add_argument("--teacher", help="a bigger trained x-r ESPCN (.pt or "
+                    ".onnx, same --act and --skip) to distil: the loss adds "
+                    "--distil times the distance to its output")
+    ap.add_argument("--distil", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--export-only", metavar="PT", help="skip training: "
@@ -216,7 +246,7 @@ def main():
         len(data), sum(h.size for h, _ in data) / 1e6, time.time() - t0),
         flush=True)
 
-    model = ESPCN(r, args.act, args.bn, args.skip, width, args.mid)
+    model = ESPCN(r, args.act, args.bn, args.skip, width, args.mid, args.sep)
     print("%d MACs per input pixel" % model.macs(), flush=True)
     if args.init:
         grow(model, load_state(args.init))
@@ -224,10 +254,20 @@ def main():
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
     loss_fn = nn.MSELoss() if args.loss == "l2" else nn.L1Loss()
+    teacher = None
+    if args.teacher:
+        teacher = model_from_state(load_state(args.teacher), r, args.act,
+                                   args.skip)
+        print("teacher: %d MACs per input pixel" % teacher.macs(), flush=True)
     run = 0.0
     for step in range(1, args.steps + 1):
         x, y = batch(rng, data, r, args.batch, args.patch)
-        loss = loss_fn(model(x), y)
+        out = model(x)
+        loss = loss_fn(out, y)
+        if teacher is not None:
+            with torch.no_grad():
+                t = teacher(x)
+            loss = loss + args.distil * loss_fn(out, t)
         opt.zero_grad()
         loss.backward()
         opt.step()
