@@ -2,8 +2,9 @@
 # Reproduces the shipped ESPCN models (models/README.md): trains x2, x3, x4
 # in FP32 (1 thread each, fixed seeds; x2 and x4 from a 3-layer base grown
 # by one 32->32 layer at a time, twice; x3 from scratch with both; then
-# each fine-tuned on L2 loss), exports ONNX, converts to int8 with q8 convert, fine-tunes with
-# quantization-aware training, and prints the PSNR tables.  Then trains
+# each fine-tuned on L2 loss), exports ONNX, converts to int8 with q8
+# convert, fine-tunes with quantization-aware training, and prints the
+# PSNR tables.  Then trains
 # the four small ESPCN variants (tanh/ReLU, with and without BatchNorm)
 # that check q8 convert.  Not run by CI.  Training on the shared 2-core
 # machine, two at a time: base x3 || x2 about 20 min, base x4 about 10

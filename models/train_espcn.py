@@ -233,9 +233,12 @@ def main():
     r = args.scale
 
     width = tuple(int(v) for v in args.width.split(","))
+    if args.sep and (args.bn or args.mid or args.init):
+        ap.error("--sep is a body of its own: no --bn, --mid or --init")
     t0 = time.time()
     if args.export_only:
-        model = ESPCN(r, args.act, args.bn, args.skip, width, args.mid)
+        model = ESPCN(r, args.act, args.bn, args.skip, width, args.mid,
+                      args.sep)
         model.load_state_dict(torch.load(args.export_only))
         export(model, args.output, args.bn)
         return
