@@ -4,14 +4,13 @@
 # by one 32->32 layer at a time, twice; x3 from scratch with both; then
 # each fine-tuned on L2 loss), exports ONNX, converts to int8 with q8
 # convert, fine-tunes with quantization-aware training, and prints the
-# PSNR tables.  Then trains
-# the four small ESPCN variants (tanh/ReLU, with and without BatchNorm)
-# that check q8 convert.  Not run by CI.  Training on the shared 2-core
-# machine, two at a time: base x3 || x2 about 20 min, base x4 about 10
-# min, first growth x2 || x4 (14 min), then x3 (26 min) || second growth
-# x2 then x4 (10 min each), L2 fine-tunes x2 || x3 then x4 (5-7 min
-# each), so about 85 min; QAT and the converter
-# variants take another hour or so.
+# PSNR tables.  Then trains the four small ESPCN variants (tanh/ReLU,
+# with and without BatchNorm) that check q8 convert.  Not run by CI.
+# Training on the shared 2-core machine, two at a time: base x3 || x2
+# about 20 min, base x4 about 10 min, first growth x2 || x4 (14 min),
+# then x3 (26 min) || second growth x2 then x4 (10 min each), L2
+# fine-tunes x2 || x3 then x4 (5-7 min each), so about 85 min; QAT and
+# the converter variants take another hour or so.
 #
 #   models/make_espcn.sh [BUILDDIR]        (default: build)
 #

@@ -93,6 +93,13 @@ def resize_y(y, size):
     return np.asarray(img.resize(size, Image.BICUBIC), dtype=np.float32)
 
 
+def shrink(y, f):
+    """The luma plane scaled by f < 1 (PIL bicubic, antialiased), in
+    [0, 1]."""
+    h, w = y.shape
+    return np.clip(resize_y(y, (round(w * f), round(h * f))), 0, 1)
+
+
 def load_y(path):
     return luma(Image.open(path))
 
@@ -123,11 +130,8 @@ def train_images(sets=DEFAULT_TRAIN_SETS, short_side=WALLPAPER_SHORT_SIDE):
     out = []
     for p in paths:
         y = load_y(p)
-        h, w = y.shape
-        s = min(h, w)
-        if s > short_side:
-            f = short_side / s
-            y = resize_y(y, (round(w * f), round(h * f)))
+        if min(y.shape) > short_side:
+            y = shrink(y, short_side / min(y.shape))
         out.append((os.path.basename(p), np.clip(y, 0, 1)))
     return out
 

@@ -127,10 +127,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name, y in sr_data.val_images():
             if args.prescale != 1.0:
-                h, w = y.shape
-                y = np.clip(sr_data.resize_y(y, (round(w * args.prescale),
-                                                 round(h * args.prescale))),
-                            0, 1)
+                y = sr_data.shrink(y, args.prescale)
             hr, lr = sr_data.degrade(y, r)
             row = {"image": name,
                    "bicubic": sr_data.psnr_y(sr_data.bicubic_up(lr, r), hr, r)}

@@ -83,12 +83,17 @@ def load_state(path):
             for i in onnx.load(path).graph.initializer}
 
 
+def state_convs(state):
+    """Indices into body of a trained state's convolutions, in order."""
+    return sorted({int(k.split(".")[1]) for k in state
+                   if k.startswith("body.") and k.endswith(".weight")
+                   and state[k].dim() == 4})
+
+
 def model_from_state(state, r, act, skip):
     """The ESPCN a trained state holds, its widths and depth read from the
     weight shapes (a distillation teacher of any size)."""
-    ws = [state[k] for k in sorted(
-        (k for k in state if k.startswith("body.") and k.endswith(".weight")
-         and state[k].dim() == 4), key=lambda k: int(k.split(".")[1]))]
+    ws = [state["body.%d.weight" % i] for i in state_convs(state)]
     if len(ws) < 3 or ws[-1].shape[0] != r * r:
         raise SystemExit("the teacher is not an x%d ESPCN" % r)
     model = ESPCN(r, act, False, skip, (ws[0].shape[0], ws[1].shape[0]),
@@ -105,9 +110,7 @@ def grow(model, state):
     after a ReLU (its input is >= 0): a deepened network starts where the
     trained one ended."""
     convs = [i for i, m in enumerate(model.body) if isinstance(m, nn.Conv2d)]
-    src = sorted({int(k.split(".")[1]) for k in state
-                  if k.startswith("body.") and k.endswith(".weight")
-                  and state[k].dim() == 4})
+    src = state_convs(state)
     pairs_ = list(zip(convs[:len(src) - 1], src[:-1]))
     pairs_.append((convs[-1], src[-1]))
     own = model.state_dict()
