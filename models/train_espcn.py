@@ -102,13 +102,32 @@ def model_from_state(state, r, act, skip):
     return model.eval()
 
 
+def embed(dst, src):
+    """Copies src into the leading channels of dst when it fits (same
+    kernel, no more channels), zeroing the block from dst's extra input
+    channels to src's output channels; False when it does not fit."""
+    if dst.dim() != src.dim() or dst.shape[2:] != src.shape[2:] or any(
+            a < b for a, b in zip(dst.shape[:2], src.shape[:2])):
+        return False
+    if dst.dim() == 1:
+        dst[:src.shape[0]] = src
+        return True
+    o, i = src.shape[:2]
+    dst[:o, :i] = src
+    dst[:o, i:] = 0
+    return True
+
+
 def grow(model, state):
     """Starts model from a trained state: the first two convolutions, the
     extra ones the state has, and the last one when its shape matches (the
     same scale; another scale's last layer is left random).  Extra
     convolutions the state lacks start as the identity, which is exact
     after a ReLU (its input is >= 0): a deepened network starts where the
-    trained one ended."""
+    trained one ended.  A wider model takes a narrower state's weights
+    into its first channels, with the weights from the new input channels
+    to the old output channels zero, so it too starts where the trained
+    one ended; the new channels start random and learn."""
     convs = [i for i, m in enumerate(model.body) if isinstance(m, nn.Conv2d)]
     src = state_convs(state)
     pairs_ = list(zip(convs[:len(src) - 1], src[:-1]))
@@ -118,8 +137,10 @@ def grow(model, state):
     for d, s in pairs_:
         for p in ("weight", "bias"):
             a, b = "body.%d.%s" % (d, p), "body.%d.%s" % (s, p)
-            if b in state and own[a].shape == state[b].shape:
-                own[a] = state[b]
+            if b not in state or (d == convs[-1] and  # another scale's
+                                  own[a].shape[0] != state[b].shape[0]):
+                continue
+            if embed(own[a], state[b]):
                 done.add(d)
     for d in convs[2:-1]:
         if d not in done:
