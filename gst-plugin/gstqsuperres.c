@@ -244,15 +244,43 @@ gst_qsuperres_load_model (GstQSuperRes *self, const gchar *path, guint scale,
   return model;
 }
 
+/* The factor of the model file at path, read when the property is set:
+ * gst-launch links caps filters before start () loads the model, and
+ * transform_caps () must answer with the file's factor then.  0 if the
+ * file does not load or is not a super-resolution model; start () then
+ * posts the error. */
+static guint
+gst_qsuperres_peek_factor (const gchar *path)
+{
+  q8_model *model = NULL;
+  char err[256];
+  guint factor = 0;
+  gint channels;
+
+  if (path == NULL
+      || q8_model_load_file (path, &model, err, sizeof err) != Q8_OK)
+    return 0;
+  if (!gst_qsuperres_check_model (model, &factor, &channels, err,
+          sizeof err))
+    factor = 0;
+  q8_model_free (model);
+  return factor;
+}
+
 /* The factor transform_caps () uses: the loaded model's, or before start ()
- * the one the properties promise. */
+ * the one the properties promise (the model file's, else scale). */
 static guint
 gst_qsuperres_get_factor (GstQSuperRes *self)
 {
   guint f;
 
   GST_OBJECT_LOCK (self);
-  f = self->factor != 0 ? self->factor : self->scale;
+  if (self->factor != 0)
+    f = self->factor;
+  else if (self->model_path != NULL && self->path_factor != 0)
+    f = self->path_factor;
+  else
+    f = self->scale;
   GST_OBJECT_UNLOCK (self);
   return f;
 }
@@ -1217,6 +1245,9 @@ gst_qsuperres_set_property (GObject *object, guint prop_id,
 {
   GstQSuperRes *self = GST_QSUPERRES (object);
   GstQSuperResFallback fallback;
+  /* Read before taking the lock: it loads and plans the file. */
+  guint path_factor = prop_id == PROP_MODEL ?
+      gst_qsuperres_peek_factor (g_value_get_string (value)) : 0;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
@@ -1227,6 +1258,7 @@ gst_qsuperres_set_property (GObject *object, guint prop_id,
     case PROP_MODEL:
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
+      self->path_factor = path_factor;
       self->reload = self->model != NULL;
       break;
     case PROP_THREADS:

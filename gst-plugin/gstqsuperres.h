@@ -44,6 +44,7 @@ struct _GstQSuperRes
   /* Properties, under the object lock. */
   guint scale;
   gchar *model_path;
+  guint path_factor;            /* model_path's factor, 0 if unreadable */
   guint threads;
   GstQSuperResFallback fallback;
   guint64 fallback_frames;

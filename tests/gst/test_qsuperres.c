@@ -585,6 +585,71 @@ push_and_check_nearest (GstHarness *hs, q8_rng *rng, int f)
   gst_caps_unref (out_caps);
 }
 
+/* A downstream pad that accepts only the caps in its element_private. */
+static gboolean
+fixed_caps_query (GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  GstCaps *mine = pad->element_private, *filter, *res;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_CAPS)
+    return gst_pad_query_default (pad, parent, query);
+  gst_query_parse_caps (query, &filter);
+  res = filter ? gst_caps_intersect (mine, filter) : gst_caps_ref (mine);
+  gst_query_set_caps_result (query, res);
+  gst_caps_unref (res);
+  return TRUE;
+}
+
+/* What qsuperres, not started, offers upstream when downstream takes
+ * only down (gst-launch links "qsuperres model=x3.q8 ! video/x-raw,..."
+ * so, before start () loads the model). */
+static GstCaps *
+caps_before_start (const gchar *model, guint scale, const gchar *down)
+{
+  GstElement *e = gst_element_factory_make ("qsuperres", NULL);
+  GstPad *src = gst_element_get_static_pad (e, "src");
+  GstPad *sink = gst_element_get_static_pad (e, "sink");
+  GstPad *peer = gst_pad_new ("down", GST_PAD_SINK);
+  GstCaps *mine = gst_caps_from_string (down), *caps;
+
+  g_object_set (e, "scale", scale, "model", model, NULL);
+  peer->element_private = mine;
+  gst_pad_set_query_function (peer, fixed_caps_query);
+  ck_assert_int_eq (gst_pad_link (src, peer), GST_PAD_LINK_OK);
+  caps = gst_pad_query_caps (sink, NULL);
+  gst_pad_unlink (src, peer);
+  gst_caps_unref (mine);
+  gst_object_unref (peer);
+  gst_object_unref (sink);
+  gst_object_unref (src);
+  gst_object_unref (e);
+  return caps;
+}
+
+/* With model= set, the caps before start () follow the file's factor; a
+ * file that does not load leaves scale's (start () then posts the
+ * error). */
+START_TEST (test_model_caps_before_start)
+{
+  gchar *x3 = write_nearest_model (3, 1);
+  GstCaps *want = gst_caps_from_string ("video/x-raw,format=GRAY8,width=33,"
+      "height=17," ANY_RATE);
+  GstCaps *caps;
+
+  caps = caps_before_start (x3, 2,
+      "video/x-raw,format=GRAY8,width=99,height=51," ANY_RATE);
+  check_caps_equal (caps, want);
+  gst_caps_unref (caps);
+  caps = caps_before_start ("/nonexistent/q8/x.q8", 4,
+      "video/x-raw,format=GRAY8,width=132,height=68," ANY_RATE);
+  check_caps_equal (caps, want);
+  gst_caps_unref (caps);
+  gst_caps_unref (want);
+  g_unlink (x3);
+  g_free (x3);
+}
+END_TEST
+
 /* model changes while playing take effect at the next frame, with a new
  * output size when the factor changes; a bad one is refused with a
  * warning and the running model stays. */
@@ -1142,6 +1207,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_video_meta_layout);
   tcase_add_test (tc, test_default_model);
   tcase_add_test (tc, test_transform_caps);
+  tcase_add_test (tc, test_model_caps_before_start);
   tcase_add_test (tc, test_renegotiate);
   tcase_add_test (tc, test_change_model_playing);
   tcase_add_test (tc, test_change_scale_playing);
