@@ -86,6 +86,22 @@ for r in 2 3 4; do
     | tee "$tmp/psnr_x$r.txt"
 done
 
+# The x3 file that is not built in, espcn_x3_deep: fourteen 32->32 layers,
+# grown from the built-in x3 via five (identity starts), L1 then L2
+# (23 + 57 + 17 min, measured 2026-12-07 with both cores busy).
+train 3 8000 "$tmp/g_d5.onnx" --width 64,32 --mid 5 --loss l1 --lr 5e-4 \
+  --eval-every 1000 --init "$out/espcn_x3.onnx"
+train 3 8000 "$tmp/g_d14.onnx" --width 64,32 --mid 14 --loss l1 --lr 5e-4 \
+  --eval-every 1000 --init "$tmp/g_d5.pt"
+train 3 2500 "$out/espcn_x3_deep.onnx" --width 64,32 --mid 14 --loss l2 \
+  --lr 2e-4 --eval-every 500 --init "$tmp/g_d14.pt"
+mv "$out/espcn_x3_deep.log" "$tmp/"
+"$q8" convert "$out/espcn_x3_deep.onnx" -o "$out/espcn_x3_deep.q8" \
+  --calib "$tmp/calib_x3" --name espcn-x3-deep | tee "$tmp/convert_deep.txt"
+$py "$src/models/sr_eval.py" psnr --scale 3 --skip --act relu --width 64,32 \
+  --mid 14 --pt "$out/espcn_x3_deep.pt" --q8 "ptq=$out/espcn_x3_deep.q8" \
+  --q8-tool "$q8" | tee "$tmp/psnr_deep.txt"
+
 # The converter's acceptance models: plain ESPCN x2 (no residual), tanh and
 # ReLU, with and without BatchNorm (exported unfolded, as many exporters
 # leave it).
