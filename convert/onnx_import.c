@@ -1083,6 +1083,11 @@ add_node (importer *im, cv_op op, int n_in, const int *ins, int rank,
 {
   const Onnx__NodeProto *n = im->node;
   char nm[64];
+  /* dims may point into the tensor table, which new_output () can move. */
+  int64_t d[CV_MAX_RANK];
+  if (rank < 0 || rank > CV_MAX_RANK)
+    return -1;
+  memcpy (d, dims, (size_t) rank * sizeof *dims);
   if (!n->name || !*n->name)
     snprintf (nm, sizeof nm, "%s_%d", n->op_type, im->g->n_n);
   int k = cv_node_add (im->g, op, n->name && *n->name ? n->name : nm,
@@ -1100,7 +1105,7 @@ add_node (importer *im, cv_op op, int n_in, const int *ins, int rank,
   nd->out[0] = t;
   cv_tensor *T = &im->g->t[t];
   T->rank = rank;
-  memcpy (T->dims, dims, (size_t) rank * sizeof *dims);
+  memcpy (T->dims, d, (size_t) rank * sizeof *d);
   T->producer = k;
   return k;
 }
