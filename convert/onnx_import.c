@@ -326,12 +326,17 @@ new_output (importer *im)
 static int
 new_const (importer *im, int rank, const int64_t *dims, bool is_int)
 {
+  /* dims may point into the tensor table, which new_output () can move. */
+  int64_t d[CV_MAX_RANK];
+  if (rank < 0 || rank > CV_MAX_RANK)
+    return -1;
+  memcpy (d, dims, (size_t) rank * sizeof *dims);
   int t = new_output (im);
   if (t < 0)
     return -1;
   cv_tensor *ct = &im->g->t[t];
   ct->rank = rank;
-  memcpy (ct->dims, dims, (size_t) rank * sizeof *dims);
+  memcpy (ct->dims, d, (size_t) rank * sizeof *d);
   ct->is_const = true;
   ct->is_int = is_int;
   int64_t n = 1;
