@@ -310,33 +310,32 @@ in_tensor (importer *im, size_t i)
   return name_lookup (im, n->input[i]);
 }
 
-/* A new tensor for output 0 of the current node. */
+/* A new tensor of rank and dims for output 0 of the current node.  dims
+ * may point into the tensor table, which adding the tensor can move, so
+ * they are copied first. */
 static int
-new_output (importer *im)
+new_output (importer *im, int rank, const int64_t *dims)
 {
   const Onnx__NodeProto *n = im->node;
-  if (n->n_output < 1)
+  int64_t d[CV_MAX_RANK];
+  if (n->n_output < 1 || rank < 0 || rank > CV_MAX_RANK)
     return -1;
+  memcpy (d, dims, (size_t) rank * sizeof *dims);
   int t = cv_tensor_add (im->g, n->output[0]);
   if (t < 0 || !name_bind (im, n->output[0], t))
     return -1;
+  im->g->t[t].rank = rank;
+  memcpy (im->g->t[t].dims, d, (size_t) rank * sizeof *d);
   return t;
 }
 
 static int
 new_const (importer *im, int rank, const int64_t *dims, bool is_int)
 {
-  /* dims may point into the tensor table, which new_output () can move. */
-  int64_t d[CV_MAX_RANK];
-  if (rank < 0 || rank > CV_MAX_RANK)
-    return -1;
-  memcpy (d, dims, (size_t) rank * sizeof *dims);
-  int t = new_output (im);
+  int t = new_output (im, rank, dims);
   if (t < 0)
     return -1;
   cv_tensor *ct = &im->g->t[t];
-  ct->rank = rank;
-  memcpy (ct->dims, d, (size_t) rank * sizeof *d);
   ct->is_const = true;
   ct->is_int = is_int;
   int64_t n = 1;
@@ -1088,18 +1087,13 @@ add_node (importer *im, cv_op op, int n_in, const int *ins, int rank,
 {
   const Onnx__NodeProto *n = im->node;
   char nm[64];
-  /* dims may point into the tensor table, which new_output () can move. */
-  int64_t d[CV_MAX_RANK];
-  if (rank < 0 || rank > CV_MAX_RANK)
-    return -1;
-  memcpy (d, dims, (size_t) rank * sizeof *dims);
   if (!n->name || !*n->name)
     snprintf (nm, sizeof nm, "%s_%d", n->op_type, im->g->n_n);
   int k = cv_node_add (im->g, op, n->name && *n->name ? n->name : nm,
                        n->op_type);
   if (k < 0)
     return -1;
-  int t = new_output (im);
+  int t = new_output (im, rank, dims);
   if (t < 0)
     return -1;
   cv_node *nd = &im->g->n[k];
@@ -1108,10 +1102,7 @@ add_node (importer *im, cv_op op, int n_in, const int *ins, int rank,
     nd->in[i] = ins[i];
   nd->n_out = 1;
   nd->out[0] = t;
-  cv_tensor *T = &im->g->t[t];
-  T->rank = rank;
-  memcpy (T->dims, d, (size_t) rank * sizeof *d);
-  T->producer = k;
+  im->g->t[t].producer = k;
   return k;
 }
 
@@ -1622,12 +1613,10 @@ import_quantize (importer *im)
   int32_t zp, qmin, qmax;
   if ((st = qdq_params (im, &s, &zp, &qmin, &qmax)) < 0)
     return st;
-  int t = new_output (im);
+  int t = new_output (im, 4, im->g->t[x].dims);
   if (t < 0)
     return Q8_ENOMEM;
   cv_tensor *T = &im->g->t[t];
-  T->rank = 4;
-  memcpy (T->dims, im->g->t[x].dims, sizeof T->dims);
   /* Marker: producer -2 - x says "QuantizeLinear of x". */
   T->producer = -2 - x;
   T->is_int = true;

@@ -277,7 +277,7 @@ gst_qsuperres_get_factor (GstQSuperRes *self)
   GST_OBJECT_LOCK (self);
   if (self->factor != 0)
     f = self->factor;
-  else if (self->model_path != NULL && self->path_factor != 0)
+  else if (self->path_factor != 0)
     f = self->path_factor;
   else
     f = self->scale;
