@@ -32,8 +32,7 @@ done
 q8_find_plugin
 q8_camera_source "$device"
 q8_display_sink
-q8_time_limit "$seconds"
 # -m prints every bus message; keep the qanomaly ones.
 # shellcheck disable=SC2086
-$LIMIT gst-launch-1.0 -e -m $SRC ! videoconvert ! qanomaly overlay=true $props ! $SINK \
+q8_launch "$seconds" -e -m $SRC ! videoconvert ! qanomaly overlay=true $props ! $SINK \
   | grep --line-buffered -E 'qanomaly,|qanomaly-taught|ERROR|WARNING'

@@ -26,6 +26,5 @@ done
 q8_find_plugin
 q8_camera_source "$device"
 q8_display_sink
-q8_time_limit "$seconds"
 # shellcheck disable=SC2086
-exec $LIMIT gst-launch-1.0 -e -m $SRC ! qsuperres $props ! $SINK
+q8_launch "$seconds" -e -m $SRC ! qsuperres $props ! $SINK

@@ -45,12 +45,42 @@ q8_camera_source() {
   fi
 }
 
-# Sets LIMIT to stop gst-launch-1.0 -e after $1 seconds (if set) with an
-# interrupt: it then ends the stream with EOS, and the script's status is
-# gst-launch's (0), not timeout's 124.
-q8_time_limit() {
-  LIMIT=
-  [ -z "${1:-}" ] || LIMIT="timeout --preserve-status -s INT $1"
+# Runs gst-launch-1.0 "$@". With a time limit $1 (seconds; empty for
+# none) it then interrupts it as Ctrl-C would: with -e gst-launch ends the
+# stream with EOS and exits 0.  gst-launch catches SIGINT only once it has
+# parsed the pipeline, which can take seconds on a loaded machine, and an
+# interrupt before that kills it (status 130); so the clock starts when
+# /proc shows the handler installed.
+q8_launch() {
+  secs=$1; shift
+  if [ -z "$secs" ]; then
+    gst-launch-1.0 "$@"
+    return
+  fi
+  # While gst-launch runs, Ctrl-C is its to handle; the shell waits for it.
+  trap '' INT
+  gst-launch-1.0 "$@" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null && ! q8_catches_sigint "$pid"; do
+    sleep 0.1
+  done
+  (sleep "$secs"; kill -INT "$pid" 2>/dev/null) </dev/null >/dev/null 2>&1 &
+  timer=$!
+  status=0
+  wait "$pid" || status=$?
+  kill "$timer" 2>/dev/null || true
+  trap - INT
+  return "$status"
+}
+
+# Whether process $1 has a SIGINT handler (bit 2 of SigCgt in
+# /proc/PID/status).  Without /proc it answers yes: nothing to wait for.
+q8_catches_sigint() {
+  [ -r "/proc/$1/status" ] || return 0
+  mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+  [ -n "$mask" ] || return 1
+  # The last two hex digits hold signals 1-8; SIGINT is 2.
+  [ $(( 0x${mask#"${mask%??}"} & 2 )) -ne 0 ]
 }
 
 # Sets SINK to a window, or to fakesink when there is no display.

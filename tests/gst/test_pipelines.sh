@@ -3,7 +3,8 @@
 # machine without a camera and without a display would (--test, no
 # DISPLAY), and checks the status and what each one writes:
 #
-#   camera-superres.sh --test --seconds 2   status 0 (EOS after the interrupt)
+#   camera-superres.sh --test --seconds 2   status 0 (EOS after the interrupt),
+#                                           also when gst-launch starts slowly
 #   camera-anomaly.sh --test --seconds 3    qanomaly-taught and qanomaly lines
 #   file-superres.sh OUT.webm               a 640x480 VP8 file from 320x240
 #   png-superres.sh IN.png OUT.png          a 74x46 PNG from 37x23
@@ -37,6 +38,19 @@ sh "$p/camera-superres.sh" --test --seconds 2 >"$tmp/cs.out" 2>"$tmp/cs.err" \
 grep -q "using videotestsrc" "$tmp/cs.err" || fail "camera-superres.sh: no test pattern"
 grep -q "output goes to fakesink" "$tmp/cs.err" || fail "camera-superres.sh: no fakesink"
 echo "ok camera-superres.sh"
+
+# A slow start (a cold plugin registry, a loaded machine) must not turn
+# --seconds into a kill: a gst-launch-1.0 that takes 2 s to start still
+# ends with EOS and status 0 (an interrupt before it catches SIGINT gave 130).
+mkdir "$tmp/slow"
+printf '#!/bin/sh\nsleep 2\nexec %s "$@"\n' "$(command -v gst-launch-1.0)" \
+  >"$tmp/slow/gst-launch-1.0"
+chmod +x "$tmp/slow/gst-launch-1.0"
+PATH="$tmp/slow:$PATH" sh "$p/camera-superres.sh" --test --seconds 1 \
+  >"$tmp/css.out" 2>"$tmp/css.err" || fail "camera-superres.sh, slow start: status $?"
+grep -q "Got EOS from element" "$tmp/css.out" \
+  || fail "camera-superres.sh, slow start: no EOS"
+echo "ok camera-superres.sh, slow start"
 
 sh "$p/camera-anomaly.sh" --test --seconds 3 --teach-frames 5 >"$tmp/ca.out" \
   2>"$tmp/ca.err" || fail "camera-anomaly.sh: status $?"
