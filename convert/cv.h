@@ -135,6 +135,9 @@ typedef struct {
   int n_t, cap_t;
   cv_node *n;
   int n_n, cap_n;
+  /* While pinned, t and n may not move: an add that would need to grow
+   * them fails (returns -1) and sets pin_overflow (see cv_graph_reserve). */
+  bool pinned, pin_overflow;
   int inputs[8], n_inputs;
   int outputs[8], n_outputs;
   /* Graph-input scaling absorbed from Mul/Div by constants on the input:
@@ -147,6 +150,7 @@ typedef struct {
 cv_graph *cv_graph_new (void);
 void cv_graph_free (cv_graph *g);
 int cv_tensor_add (cv_graph *g, const char *name);
+q8_status cv_graph_reserve (cv_graph *g, int n_t, int n_n);
 int cv_node_add (cv_graph *g, cv_op op, const char *name,
                  const char *onnx_type);
 int64_t cv_numel (const cv_tensor *t);

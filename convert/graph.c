@@ -1,5 +1,6 @@
 /* graph.c - the converter IR's containers: tensors, nodes, consumer
  * counts, messages and warnings.  See cv.h for what the IR holds. */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,18 +47,48 @@ cv_graph_free (cv_graph *g)
   free (g);
 }
 
-/* Returns the new tensor's index, or -1 when out of memory. */
+/* Grows the array *p of *cap elements of elem bytes to hold need: false
+ * when out of memory, or when the graph is pinned (the array may not move
+ * then; see cv.h). */
+static bool
+grow (cv_graph *g, void **p, int *cap, int need, size_t elem)
+{
+  if (need <= *cap)
+    return true;
+  if (g->pinned) {
+    g->pin_overflow = true;
+    return false;
+  }
+  int n = need > 32 ? 2 * need : 64;
+  void *q = realloc (*p, (size_t) n * elem);
+  if (!q)
+    return false;
+  *p = q;
+  *cap = n;
+  return true;
+}
+
+/* Makes room for n_t more tensors and n_n more nodes, so that pointers
+ * into g->t and g->n stay valid across that many adds. */
+q8_status
+cv_graph_reserve (cv_graph *g, int n_t, int n_n)
+{
+  if (g->n_t > INT_MAX / 4 - n_t || g->n_n > INT_MAX / 4 - n_n)
+    return Q8_ETOOBIG;
+  if (!grow (g, (void **) &g->t, &g->cap_t, g->n_t + n_t, sizeof *g->t)
+      || !grow (g, (void **) &g->n, &g->cap_n, g->n_n + n_n, sizeof *g->n))
+    return g->pin_overflow ? Q8_ETOOBIG : Q8_ENOMEM;
+  return Q8_OK;
+}
+
+/* Returns the new tensor's index, or -1 when out of memory (or when the
+ * table is pinned and full). */
 int
 cv_tensor_add (cv_graph *g, const char *name)
 {
-  if (g->n_t == g->cap_t) {
-    int cap = g->cap_t ? 2 * g->cap_t : 64;
-    cv_tensor *t = realloc (g->t, (size_t) cap * sizeof *t);
-    if (!t)
-      return -1;
-    g->t = t;
-    g->cap_t = cap;
-  }
+  if (g->n_t >= INT_MAX / 4
+      || !grow (g, (void **) &g->t, &g->cap_t, g->n_t + 1, sizeof *g->t))
+    return -1;
   cv_tensor *t = &g->t[g->n_t];
   memset (t, 0, sizeof *t);
   t->name = cv_strdup (name);
@@ -70,14 +101,9 @@ cv_tensor_add (cv_graph *g, const char *name)
 int
 cv_node_add (cv_graph *g, cv_op op, const char *name, const char *onnx_type)
 {
-  if (g->n_n == g->cap_n) {
-    int cap = g->cap_n ? 2 * g->cap_n : 64;
-    cv_node *n = realloc (g->n, (size_t) cap * sizeof *n);
-    if (!n)
-      return -1;
-    g->n = n;
-    g->cap_n = cap;
-  }
+  if (g->n_n >= INT_MAX / 4
+      || !grow (g, (void **) &g->n, &g->cap_n, g->n_n + 1, sizeof *g->n))
+    return -1;
   cv_node *n = &g->n[g->n_n];
   memset (n, 0, sizeof *n);
   n->op = op;

@@ -216,6 +216,10 @@ raw_elem (const uint8_t *p, int32_t dt)
 /* Constants of more elements are refused: real networks for q8 hold a few
  * million weights at most, and each element costs a double here. */
 #define MAX_CONST_ELEMS ((int64_t) 1 << 24)
+/* Room made before each ONNX node's import: the most any adds today is 4
+ * tensors and 2 nodes (a Conv with a folded pre-multiply). */
+#define NODE_MAX_NEW_TENSORS 16
+#define NODE_MAX_NEW_NODES 4
 
 /* Makes a constant tensor from a TensorProto.  where names it for
  * messages ("initializer 'w'"). */
@@ -1951,8 +1955,24 @@ cv_import_onnx (const void *data, size_t size, int in_h, int in_w,
   for (size_t i = 0; i < gp->n_node; i++) {
     im.node = gp->node[i];
     int before = im.g->n_n;
-    if ((st = import_node (&im)) < 0) {
-      if (st == Q8_ENOMEM)
+    /* Importers keep pointers into the tensor and node tables across the
+     * few they add (a use-after-free once the fuzzer made a table grow
+     * under one): room is made first, and the tables stay put until the
+     * node is imported. */
+    if ((st = cv_graph_reserve (im.g, NODE_MAX_NEW_TENSORS,
+                                NODE_MAX_NEW_NODES)) < 0) {
+      cv_err (err, err_size, st, "out of memory importing node %zu", i);
+      goto done;
+    }
+    im.g->pinned = true;
+    st = import_node (&im);
+    im.g->pinned = false;
+    if (st < 0) {
+      if (im.g->pin_overflow)
+        cv_err (err, err_size, Q8_ETOOBIG, "node %zu adds more than %d "
+                "tensors or %d nodes (an importer limit)", i,
+                NODE_MAX_NEW_TENSORS, NODE_MAX_NEW_NODES);
+      else if (st == Q8_ENOMEM)
         cv_err (err, err_size, st, "out of memory importing node %zu", i);
       goto done;
     }

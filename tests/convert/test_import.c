@@ -395,6 +395,40 @@ START_TEST (test_mutated)
 }
 END_TEST
 
+/* The importer pins the tables while a node imports: an add that would
+ * move them fails cleanly instead of leaving stale pointers behind. */
+START_TEST (test_pinned_tables_stay_put)
+{
+  cv_graph *g = cv_graph_new ();
+  ck_assert_ptr_nonnull (g);
+  ck_assert_int_eq (cv_graph_reserve (g, 3, 2), Q8_OK);
+  ck_assert_int_ge (g->cap_t, 3);
+  ck_assert_int_ge (g->cap_n, 2);
+  const cv_tensor *t0 = g->t;
+  const cv_node *n0 = g->n;
+  g->pinned = true;
+  int room_t = g->cap_t, room_n = g->cap_n;
+  for (int i = 0; i < room_t; i++)
+    ck_assert_int_eq (cv_tensor_add (g, "t"), i);
+  for (int i = 0; i < room_n; i++)
+    ck_assert_int_eq (cv_node_add (g, CV_ADD, "n", "Add"), i);
+  ck_assert (!g->pin_overflow);
+  ck_assert_int_eq (cv_tensor_add (g, "one too many"), -1);
+  ck_assert (g->pin_overflow);
+  g->pin_overflow = false;
+  ck_assert_int_eq (cv_node_add (g, CV_ADD, "one too many", "Add"), -1);
+  ck_assert (g->pin_overflow);
+  ck_assert_ptr_eq (g->t, t0);
+  ck_assert_ptr_eq (g->n, n0);
+  ck_assert_int_eq (g->n_t, room_t);
+  ck_assert_int_eq (g->n_n, room_n);
+  g->pinned = false;
+  ck_assert_int_eq (cv_tensor_add (g, "grows"), room_t);
+  ck_assert_int_eq (cv_node_add (g, CV_ADD, "grows", "Add"), room_n);
+  cv_graph_free (g);
+}
+END_TEST
+
 Suite *
 q8_test_suite (void)
 {
@@ -410,6 +444,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_truncated_and_garbage);
   tcase_add_test (tc, test_fuzz_regressions);
   tcase_add_test (tc, test_mutated);
+  tcase_add_test (tc, test_pinned_tables_stay_put);
   suite_add_tcase (s, tc);
   return s;
 }
