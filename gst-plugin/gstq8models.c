@@ -35,6 +35,23 @@ gst_q8_builtin_model_list (const gchar *task)
   return g_string_free (s, FALSE);
 }
 
+q8_status
+gst_q8_model_open (const gchar *path, q8_model **model, char *err,
+    size_t err_size)
+{
+  if (g_str_has_prefix (path, GST_Q8_BUILTIN_PREFIX)) {
+    const gchar *name = path + strlen (GST_Q8_BUILTIN_PREFIX);
+    const q8_builtin_model *b = q8_builtin_model_by_name (name);
+
+    if (b == NULL) {
+      g_snprintf (err, err_size, "no built-in model is named \"%s\"", name);
+      return Q8_ENOTFOUND;
+    }
+    return q8_model_load_buffer (b->data, b->size, model, err, err_size);
+  }
+  return q8_model_load_file (path, model, err, err_size);
+}
+
 q8_model *
 gst_q8_model_load (GstElement *element, const gchar *path, const gchar *task,
     guint scale, gboolean fatal, gchar **desc)
@@ -44,8 +61,14 @@ gst_q8_model_load (GstElement *element, const gchar *path, const gchar *task,
   q8_status st;
 
   if (path != NULL) {
-    st = q8_model_load_file (path, &model, q8err, sizeof q8err);
-    if (st == Q8_EIO && !g_file_test (path, G_FILE_TEST_EXISTS)) {
+    st = gst_q8_model_open (path, &model, q8err, sizeof q8err);
+    if (st == Q8_ENOTFOUND) {
+      gchar *list = gst_q8_builtin_model_list (task);
+      GST_Q8_LOAD_ERROR (element, fatal, RESOURCE, NOT_FOUND,
+          ("Model \"%s\": there is no built-in model of that name (built "
+              "in for this element: %s).", path, list), (NULL));
+      g_free (list);
+    } else if (st == Q8_EIO && !g_file_test (path, G_FILE_TEST_EXISTS)) {
       GST_Q8_LOAD_ERROR (element, fatal, RESOURCE, NOT_FOUND,
           ("Model file \"%s\" does not exist.", path),
           ("q8_model_load_file: %s", q8err));

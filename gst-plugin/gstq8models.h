@@ -30,7 +30,16 @@ gchar *gst_q8_builtin_model_list (const gchar *task);
       GST_ELEMENT_WARNING (el, domain, code, text, debug);          \
   } G_STMT_END
 
-/* Loads the file path or, if path is NULL, the built-in model of task (and
+/* What the "model" property takes before the name of a built-in model
+ * (q8_builtin_models.h) in place of a file path, as the q8 tool does. */
+#define GST_Q8_BUILTIN_PREFIX "builtin:"
+
+/* Loads the .q8 file path, or the built-in model "builtin:NAME"
+ * (Q8_ENOTFOUND if there is none of that name). */
+q8_status gst_q8_model_open (const gchar *path, q8_model **model, char *err,
+    size_t err_size);
+
+/* Loads path (a file or "builtin:NAME") or, if path is NULL, the built-in model of task (and
  * scale, for super-resolution).  On failure posts an error (or, unless
  * fatal, a warning) on element that names the file and the problem, and
  * returns NULL.  *desc receives the path or "built-in NAME" for later

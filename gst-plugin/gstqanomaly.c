@@ -980,7 +980,8 @@ gst_qanomaly_class_init (GstQAnomalyClass *klass)
 
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
-          "Path of a .q8 anomaly model. NULL: the built-in feature model, "
+          "Path of a .q8 anomaly model, or builtin:NAME for a built-in "
+          "one. NULL: the built-in feature model, "
           "which learns the scene on site (see teach-frames)",
           DEFAULT_MODEL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
           | GST_PARAM_MUTABLE_READY));

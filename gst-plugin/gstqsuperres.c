@@ -17,8 +17,9 @@
  * G and B directly, and qsuperres then accepts the RGB formats only.
  *
  * The models are compiled into the plugin: `scale` picks the built-in
- * model of that factor.  `model` loads a .q8 file instead and overrides
- * `scale`; the output size is then the input size times the model's own
+ * model of that factor.  `model` loads a .q8 file (or `builtin:NAME`, any
+ * model compiled in) instead and overrides `scale`; the output size is then
+ * the input size times the model's own
  * factor.  A resolution change mid-stream re-plans the network without
  * reloading it.
  *
@@ -258,7 +259,7 @@ gst_qsuperres_peek_factor (const gchar *path)
   gint channels;
 
   if (path == NULL
-      || q8_model_load_file (path, &model, err, sizeof err) != Q8_OK)
+      || gst_q8_model_open (path, &model, err, sizeof err) != Q8_OK)
     return 0;
   if (!gst_qsuperres_check_model (model, &factor, &channels, err,
           sizeof err))
@@ -1363,8 +1364,9 @@ gst_qsuperres_class_init (GstQSuperResClass *klass)
    */
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
-          "Path of a .q8 super-resolution model; overrides 'scale' (the "
-          "model's own factor is used). NULL: the built-in model",
+          "Path of a .q8 super-resolution model, or builtin:NAME for a "
+          "built-in one (e.g. builtin:espcn_x3); overrides 'scale' (the "
+          "model's own factor is used). NULL: the built-in model for 'scale'",
           DEFAULT_MODEL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
           | GST_PARAM_MUTABLE_PLAYING));
 

@@ -358,7 +358,11 @@ START_TEST (test_builtin_models)
     const char *fmts[] = { "GRAY8", "I420" };
     for (int k = 0; k < 2; k++) {
       q8_rng rng;
-      gchar *desc = g_strdup_printf ("qsuperres scale=%u", m->scale);
+      /* By name, and by scale where it is that scale's default (the first
+       * listed). */
+      gchar *desc = k == 0 || find_builtin (m->scale) != m
+          ? g_strdup_printf ("qsuperres model=builtin:%s", m->name)
+          : g_strdup_printf ("qsuperres scale=%u", m->scale);
       gchar *caps = caps_string (fmts[k], 13, 9);
       GstHarness *hs = gst_harness_new_empty ();
       gst_harness_add_parse (hs, desc);
@@ -1148,6 +1152,27 @@ END_TEST
 
 /* A factor without a built-in model says so and names the way out.  Once
  * every factor has one, there is nothing left to check. */
+/* builtin:NAME names a model compiled in; a name that is not, or one of
+ * another task, is refused by name. */
+START_TEST (test_builtin_by_name)
+{
+  GstCaps *want = gst_caps_from_string ("video/x-raw,format=GRAY8,width=33,"
+      "height=17," ANY_RATE);
+  GstCaps *caps = caps_before_start ("builtin:espcn_x3", 2,
+      "video/x-raw,format=GRAY8,width=99,height=51," ANY_RATE);
+
+  check_caps_equal (caps, want);
+  gst_caps_unref (caps);
+  gst_caps_unref (want);
+  check_model_error ("builtin:espcn_x9", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_NOT_FOUND, "no built-in model of that name");
+  check_model_error ("builtin:espcn_x9", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_NOT_FOUND, "x3 (espcn_x3)");
+  check_model_error ("builtin:anomaly_features", GST_STREAM_ERROR,
+      GST_STREAM_ERROR_WRONG_TYPE, "\"anomaly\" model");
+}
+END_TEST
+
 START_TEST (test_no_builtin_for_scale)
 {
   for (guint scale = 2; scale <= 4; scale++) {
@@ -1223,6 +1248,7 @@ q8_test_suite (void)
   tcase_add_test (tc, test_wrong_task);
   tcase_add_test (tc, test_no_builtin_for_scale);
   tcase_add_test (tc, test_builtin_models);
+  tcase_add_test (tc, test_builtin_by_name);
   tcase_add_test (tc, test_properties);
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
