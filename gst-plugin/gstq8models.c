@@ -25,7 +25,10 @@ gst_q8_builtin_model_list (const gchar *task)
       continue;
     if (s->len > 0)
       g_string_append (s, ", ");
-    if (m->scale > 0)
+    if (m->scale > 0 && gst_q8_builtin_model_find (task, m->scale) != m)
+      g_string_append_printf (s, "%s%s (x%u)", GST_Q8_BUILTIN_PREFIX,
+          m->name, m->scale);       /* not its scale's default */
+    else if (m->scale > 0)
       g_string_append_printf (s, "x%u (%s)", m->scale, m->name);
     else
       g_string_append (s, m->name);

@@ -16,8 +16,9 @@ G_BEGIN_DECLS
 const q8_builtin_model *gst_q8_builtin_model_find (const gchar *task,
                                                     guint scale);
 
-/* A newly allocated, human-readable list of the built-in factors of task,
- * e.g. "x2, x3", or "none". */
+/* A newly allocated, human-readable list of the built-in models of task,
+ * e.g. "x2 (espcn_x2), x3 (espcn_x3), builtin:espcn_x3_deep (x3)" (a
+ * factor's default, then those reached by name), or "none". */
 gchar *gst_q8_builtin_model_list (const gchar *task);
 
 /* An element error or, unless fatal, a warning (a model change while

@@ -86,18 +86,25 @@ for r in 2 3 4; do
     | tee "$tmp/psnr_x$r.txt"
 done
 
-# The x3 file that is not built in, espcn_x3_deep: fourteen 32->32 layers,
-# grown from the built-in x3 via five (identity starts), L1 then L2
-# (23 + 57 + 17 min, measured 2026-12-07 with both cores busy).
+# espcn_x3_deep, fourteen 32->32 layers: grown from the built-in x3 via
+# five (identity starts), L1 then L2, a second L1 cycle and a last L2
+# fine-tune on 48x48 patches (23 + 57 + 17 + 52 + 17 min, measured
+# 2026-12-07 with both cores busy).
 train 3 8000 "$tmp/g_d5.onnx" --width 64,32 --mid 5 --loss l1 --lr 5e-4 \
   --eval-every 1000 --init "$out/espcn_x3.onnx"
 train 3 8000 "$tmp/g_d14.onnx" --width 64,32 --mid 14 --loss l1 --lr 5e-4 \
   --eval-every 1000 --init "$tmp/g_d5.pt"
-train 3 2500 "$out/espcn_x3_deep.onnx" --width 64,32 --mid 14 --loss l2 \
+train 3 2500 "$tmp/l2_d14.onnx" --width 64,32 --mid 14 --loss l2 \
   --lr 2e-4 --eval-every 500 --init "$tmp/g_d14.pt"
+train 3 8000 "$tmp/c_d14.onnx" --width 64,32 --mid 14 --loss l1 --lr 3e-4 \
+  --seed 2 --eval-every 1000 --init "$tmp/l2_d14.pt"
+train 3 2500 "$out/espcn_x3_deep.onnx" --width 64,32 --mid 14 --loss l2 \
+  --lr 2e-4 --patch 48 --batch 16 --eval-every 500 --init "$tmp/c_d14.pt"
 mv "$out/espcn_x3_deep.log" "$tmp/"
+# minmax calibration: with fourteen layers it beats mse (models/README.md).
 "$q8" convert "$out/espcn_x3_deep.onnx" -o "$out/espcn_x3_deep.q8" \
-  --calib "$tmp/calib_x3" --name espcn-x3-deep | tee "$tmp/convert_deep.txt"
+  --method minmax --calib "$tmp/calib_x3" --name espcn-x3-deep \
+  | tee "$tmp/convert_deep.txt"
 $py "$src/models/sr_eval.py" psnr --scale 3 --skip --act relu --width 64,32 \
   --mid 14 --pt "$out/espcn_x3_deep.pt" --q8 "ptq=$out/espcn_x3_deep.q8" \
   --q8-tool "$q8" | tee "$tmp/psnr_deep.txt"
