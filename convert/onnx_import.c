@@ -1961,7 +1961,8 @@ cv_import_onnx (const void *data, size_t size, int in_h, int in_w,
      * node is imported. */
     if ((st = cv_graph_reserve (im.g, NODE_MAX_NEW_TENSORS,
                                 NODE_MAX_NEW_NODES)) < 0) {
-      cv_err (err, err_size, st, "out of memory importing node %zu", i);
+      cv_err (err, err_size, st, "no room for node %zu: %s", i,
+              q8_status_str (st));
       goto done;
     }
     im.g->pinned = true;

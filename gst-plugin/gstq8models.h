@@ -40,11 +40,11 @@ gchar *gst_q8_builtin_model_list (const gchar *task);
 q8_status gst_q8_model_open (const gchar *path, q8_model **model, char *err,
     size_t err_size);
 
-/* Loads path (a file or "builtin:NAME") or, if path is NULL, the built-in model of task (and
- * scale, for super-resolution).  On failure posts an error (or, unless
- * fatal, a warning) on element that names the file and the problem, and
- * returns NULL.  *desc receives the path or "built-in NAME" for later
- * messages. */
+/* Loads path (a file or "builtin:NAME") or, if path is NULL, the built-in
+ * model of task (and scale, for super-resolution).  On failure posts an
+ * error (or, unless fatal, a warning) on element that names the file and
+ * the problem, and returns NULL.  *desc receives the path or "built-in
+ * NAME" for later messages. */
 q8_model *gst_q8_model_load (GstElement *element, const gchar *path,
     const gchar *task, guint scale, gboolean fatal, gchar **desc);
 

@@ -18,10 +18,9 @@
  *
  * The models are compiled into the plugin: `scale` picks the built-in
  * model of that factor.  `model` loads a .q8 file (or `builtin:NAME`, any
- * model compiled in) instead and overrides `scale`; the output size is then
- * the input size times the model's own
- * factor.  A resolution change mid-stream re-plans the network without
- * reloading it.
+ * model compiled in) instead and overrides `scale`; the output size is
+ * then the input size times the model's own factor.  A resolution change
+ * mid-stream re-plans the network without reloading it.
  *
  * For GRAY8 input the output is bit for bit what `q8 run` or the libq8 API
  * produce for the same frame.  Changing `model` or `scale` while playing
