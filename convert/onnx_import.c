@@ -216,8 +216,10 @@ raw_elem (const uint8_t *p, int32_t dt)
 /* Constants of more elements are refused: real networks for q8 hold a few
  * million weights at most, and each element costs a double here. */
 #define MAX_CONST_ELEMS ((int64_t) 1 << 24)
-/* Room made before each ONNX node's import: the most any adds today is 4
- * tensors and 2 nodes (a Conv with a folded pre-multiply). */
+/* Room made before each ONNX node's import, so that the tensor and node
+ * pointers an importer holds stay valid across its adds: the most any
+ * adds today is 4 tensors and 2 nodes (a Conv with a folded
+ * pre-multiply). */
 #define NODE_MAX_NEW_TENSORS 16
 #define NODE_MAX_NEW_NODES 4
 
@@ -314,22 +316,19 @@ in_tensor (importer *im, size_t i)
   return name_lookup (im, n->input[i]);
 }
 
-/* A new tensor of rank and dims for output 0 of the current node.  dims
- * may point into the tensor table, which adding the tensor can move, so
- * they are copied first. */
+/* A new tensor of rank and dims for output 0 of the current node (dims
+ * may point into the tensor table: it is pinned while a node imports). */
 static int
 new_output (importer *im, int rank, const int64_t *dims)
 {
   const Onnx__NodeProto *n = im->node;
-  int64_t d[CV_MAX_RANK];
   if (n->n_output < 1 || rank < 0 || rank > CV_MAX_RANK)
     return -1;
-  memcpy (d, dims, (size_t) rank * sizeof *dims);
   int t = cv_tensor_add (im->g, n->output[0]);
   if (t < 0 || !name_bind (im, n->output[0], t))
     return -1;
   im->g->t[t].rank = rank;
-  memcpy (im->g->t[t].dims, d, (size_t) rank * sizeof *d);
+  memcpy (im->g->t[t].dims, dims, (size_t) rank * sizeof *dims);
   return t;
 }
 
@@ -853,8 +852,6 @@ try_fold (importer *im, bool *done)
     int t = new_const (im, r, dims, X->is_int);
     if (t < 0)
       return Q8_ENOMEM;
-    X = &g->t[x];
-    I = &g->t[ix];
     double *o = g->t[t].data;
     for (int64_t a = 0; a < outer; a++)
       for (int64_t j = 0; j < ni; j++) {
@@ -951,7 +948,6 @@ try_fold (importer *im, bool *done)
     int t = new_const (im, X->rank, dims, X->is_int);
     if (t < 0)
       return Q8_ENOMEM;
-    X = &g->t[x];
     int64_t xs[CV_MAX_RANK], idx[CV_MAX_RANK];
     strides_of (X->rank, X->dims, xs);
     for (int64_t i = 0; i < cv_numel (&g->t[t]); i++) {
@@ -1212,8 +1208,6 @@ import_conv (importer *im)
   if (k < 0)
     return Q8_ENOMEM;
   cv_node *nd = &im->g->n[k];
-  X = &im->g->t[x];
-  W = &im->g->t[w];
   nd->groups = (int) groups;
   st = window_attrs (im, nd, X, (int) W->dims[2], (int) W->dims[3]);
   if (st < 0)
@@ -1357,7 +1351,6 @@ import_pool (importer *im, bool is_max, bool global)
   if (k < 0)
     return Q8_ENOMEM;
   cv_node *nd = &im->g->n[k];
-  X = &im->g->t[x];
   nd->global = global;
   if (global) {
     nd->kh = (int) X->dims[2];
